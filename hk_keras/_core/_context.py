@@ -1,0 +1,143 @@
+"""The per-trace context that maps Keras layer objects onto Haiku modules.
+
+A `TraceContext` is entered once per trace of a model's Haiku function. Every
+non-container layer called in that trace gets exactly one `hk.Module`, named
+after the layer, so calling the same layer object twice shares its weights (a
+second `hk.name_scope` of the same name would get a fresh suffix instead).
+During `init` the context also records, in creation order, which layer created
+which parameter or state entry: that record drives Keras weight order,
+`trainable` masks, summaries and weight sharing across models.
+"""
+import contextlib
+import threading
+from typing import Any, List, NamedTuple, Optional
+
+import haiku as hk
+import jax
+
+_local = threading.local()
+
+
+class WeightRecord(NamedTuple):
+  """One weight created during init.
+
+  Attributes:
+    kind: "params" (trainable) or "state" (non-trainable, Haiku state).
+    module: the Haiku module name (the params/state dict key).
+    name: the entry name inside that module ("kernel", "moving_mean", ...).
+    shape: the weight's shape.
+    dtype: the weight's dtype.
+    layer: the innermost layer whose code created it.
+    owner: the outermost non-container layer around it; it stores the value.
+  """
+  kind: str
+  module: str
+  name: str
+  shape: tuple
+  dtype: Any
+  layer: Any
+  owner: Any
+
+
+class TraceContext:
+  """State of one trace of a model function."""
+
+  def __init__(self):
+    self.modules = {}
+    self.built = set()
+    self.layer_stack: List[Any] = []
+    self.records: List[WeightRecord] = []
+    self.containers_records = {}
+    self.output_shapes = {}
+    self.input_shapes = {}
+    self.traced_layers = []
+
+  # -- recording ------------------------------------------------------------
+  def _record(self, kind, next_creator, shape, dtype, init, context):
+    value = next_creator(shape, dtype, init)
+    leaves = [l for l in self.layer_stack if not getattr(l, "_is_container", False)]
+    layer = leaves[-1] if leaves else None
+    owner = leaves[0] if leaves else None
+    record = WeightRecord(kind, context.module_name, context.name,
+                          tuple(shape), jax.numpy.dtype(dtype), layer, owner)
+    self.records.append(record)
+    for container in self.layer_stack:
+      if getattr(container, "_is_container", False):
+        self.containers_records.setdefault(id(container), []).append(record)
+    return value
+
+  def param_creator(self, next_creator, shape, dtype, init, context):
+    return self._record("params", next_creator, shape, dtype, init, context)
+
+  def state_creator(self, next_creator, shape, dtype, init, context):
+    return self._record("state", next_creator, shape, dtype, init, context)
+
+  # -- calling layers -------------------------------------------------------
+  def call_layer(self, layer, args, kwargs):
+    if id(layer) not in {id(l) for l in self.traced_layers}:
+      self.traced_layers.append(layer)
+    self.layer_stack.append(layer)
+    try:
+      if getattr(layer, "_is_container", False):
+        out = layer._call_in_trace(*args, **kwargs)
+      else:
+        module = self.modules.get(id(layer))
+        if module is None:
+          module = _LayerModule(layer)
+          self.modules[id(layer)] = module
+        out = module(args, kwargs)
+    finally:
+      self.layer_stack.pop()
+    if id(layer) not in self.output_shapes:
+      self.output_shapes[id(layer)] = jax.tree_util.tree_map(
+          lambda a: tuple(a.shape), out)
+    return out
+
+
+class _LayerModule(hk.Module):
+  """The one Haiku module of a layer within a trace."""
+
+  def __init__(self, layer):
+    super().__init__(name=layer.name)
+    expected = layer.name
+    if self.module_name.split("/")[-1] != expected:
+      raise ValueError(
+          f"Two different layers are named {expected!r} in the same model; "
+          f"Haiku would rename the second to {self.module_name!r} and the weights "
+          "would no longer line up with the layers. Give every layer in a model "
+          "a unique name (or leave name=None for Keras-style automatic names).")
+    self._layer = layer
+
+  def __call__(self, args, kwargs):
+    ctx = current()
+    layer = self._layer
+    if id(layer) not in ctx.built:
+      ctx.built.add(id(layer))
+      first = args[0] if args else next(iter(kwargs.values()))
+      input_shape = jax.tree_util.tree_map(lambda a: tuple(a.shape), first)
+      ctx.input_shapes.setdefault(id(layer), input_shape)
+      layer._build_in_trace(input_shape)
+    return layer._call_with_autocast(args, kwargs)
+
+
+def current() -> Optional[TraceContext]:
+  stack = getattr(_local, "stack", None)
+  return stack[-1] if stack else None
+
+
+@contextlib.contextmanager
+def trace_context():
+  """Enters a fresh context and records weight creation during init."""
+  ctx = TraceContext()
+  stack = getattr(_local, "stack", None)
+  if stack is None:
+    stack = _local.stack = []
+  stack.append(ctx)
+  try:
+    with hk.custom_creator(ctx.param_creator, params=True, state=False), \
+        hk.custom_creator(ctx.state_creator, params=False, state=True):
+      yield ctx
+  finally:
+    stack.pop()
+    for layer in ctx.traced_layers:
+      layer._release_trace_values()

@@ -1,0 +1,190 @@
+"""Symbolic tensors for the Functional API: `Input`, `KerasTensor`, nodes."""
+from typing import Any, NamedTuple, Optional, Tuple
+
+import haiku as hk
+import jax
+import jax.numpy as jnp
+
+from .. import utils
+from .._core import _context
+from .._core import _naming
+from ._layer import Layer
+
+_NO_OPS_ON_SYMBOLIC = (
+    "hk_keras symbolic tensors (from hk_keras.Input) support layer calls only. "
+    "To compute {op} on them, use a layer: hk_keras.layers.Add/Multiply/"
+    "Concatenate, or hk_keras.layers.Lambda(lambda x: ...) for any jnp code.")
+
+# Dummy sizes substituted for unknown (None) dimensions when inferring shapes;
+# dimensions that change between the two traces are reported as None.
+_DUMMY_SIZES = (2, 3)
+
+
+class ShapeSpec(NamedTuple):
+  shape: Tuple[Optional[int], ...]
+  dtype: Any
+
+
+class Node(NamedTuple):
+  """One call of a layer on symbolic tensors."""
+  layer: Layer
+  args: Any
+  kwargs: Any
+  outputs: Any
+
+
+class KerasTensor:
+  """A symbolic tensor: a shape (batch dim None) and dtype in a layer graph."""
+
+  def __init__(self, shape, dtype="float32", node=None, name=None):
+    self.shape = tuple(None if d is None else int(d) for d in shape)
+    self.dtype = jnp.dtype(dtype).name
+    self.node = node
+    self.name = name
+
+  @property
+  def ndim(self):
+    return len(self.shape)
+
+  def __repr__(self):
+    return f"<KerasTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
+
+  def _refuse(self, op):
+    raise TypeError(_NO_OPS_ON_SYMBOLIC.format(op=op))
+
+  def __add__(self, other): self._refuse("'+'")
+  __radd__ = __add__
+  def __sub__(self, other): self._refuse("'-'")
+  __rsub__ = __sub__
+  def __mul__(self, other): self._refuse("'*'")
+  __rmul__ = __mul__
+  def __truediv__(self, other): self._refuse("'/'")
+  def __matmul__(self, other): self._refuse("'@'")
+  def __getitem__(self, item): self._refuse("indexing")
+  def __jax_array__(self): self._refuse("a jnp function")
+  def __array__(self, *a, **k): self._refuse("a NumPy function")
+
+
+class InputLayer(Layer):
+  """The layer behind `Input`: it only names and shapes a model input."""
+
+  def __init__(self, shape, dtype="float32", name=None, batch_size=None,
+               **kwargs):
+    name = name or _naming.unique_name("input_layer")
+    super().__init__(name=name, dtype=dtype, **kwargs)
+    self.input_shape = (batch_size,) + tuple(shape)
+    self.output = KerasTensor(self.input_shape, dtype,
+                              node=Node(self, (), {}, None), name=name)
+    self.built = True
+
+  def call(self, inputs):
+    return inputs
+
+  def get_config(self):
+    return {"name": self.name, "dtype": self.dtype,
+            "batch_shape": list(self.input_shape)}
+
+  @classmethod
+  def from_config(cls, config):
+    batch_shape = config["batch_shape"]
+    return cls(shape=tuple(batch_shape[1:]), dtype=config["dtype"],
+               name=config["name"], batch_size=batch_shape[0])
+
+
+def Input(shape, dtype="float32", name=None, batch_size=None) -> KerasTensor:  # pylint: disable=invalid-name
+  """Starts a Functional model: a symbolic input of the given shape.
+
+  Args:
+    shape: the shape without the batch dimension, e.g. `(784,)`; `None`
+      entries are unknown sizes.
+    dtype: the input dtype.
+    name: optional name (defaults to `input_layer`, `input_layer_1`, ...).
+    batch_size: optional fixed batch size.
+
+  Returns:
+    A `KerasTensor` with `.shape` `(batch_size, *shape)` and `.dtype`.
+
+  Raises:
+    ValueError: if `shape` is not a tuple of positive ints or None.
+
+  >>> x = Input((4,))
+  >>> x.shape
+  (None, 4)
+  """
+  if isinstance(shape, int):
+    shape = (shape,)
+  try:
+    shape = tuple(shape)
+  except TypeError:
+    raise ValueError(
+        f"Input shape must be a tuple of dimensions without the batch axis, "
+        f"e.g. shape=(784,). Received: shape={shape!r}") from None
+  for d in shape:
+    if d is not None and (isinstance(d, bool) or not isinstance(d, int) or d <= 0):
+      raise ValueError(
+          "Input shape entries must be positive ints or None (unknown size), "
+          f"e.g. shape=(28, 28, 1). Received: shape={shape!r}")
+  try:
+    jnp.dtype(dtype)
+  except TypeError:
+    raise ValueError(f"Input dtype {dtype!r} is not a valid dtype.") from None
+  layer = InputLayer(shape, dtype=dtype, name=name, batch_size=batch_size)
+  return layer.output
+
+
+def _is_symbolic(x):
+  return isinstance(x, KerasTensor)
+
+
+def any_symbolic(tree) -> bool:
+  return any(_is_symbolic(l) for l in jax.tree_util.tree_leaves(
+      tree, is_leaf=_is_symbolic))
+
+
+def _concrete(tree, size):
+  def to_struct(x):
+    if _is_symbolic(x) or isinstance(x, ShapeSpec):
+      shape = tuple(size if d is None else d for d in x.shape)
+      return jax.ShapeDtypeStruct(shape, jnp.dtype(x.dtype))
+    return x
+  return jax.tree_util.tree_map(
+      to_struct, tree, is_leaf=lambda x: _is_symbolic(x) or isinstance(x, ShapeSpec))
+
+
+def infer_output_spec(layer, args, kwargs):
+  """Abstractly traces `layer` twice to find its output shapes and dtypes.
+
+  Unknown input dimensions take two different dummy sizes; output dimensions
+  that differ between the traces are unknown (None).
+  """
+  def run(*a, **k):
+    with _context.trace_context() as ctx:
+      return ctx.call_layer(layer, a, k)
+  transformed = hk.transform_with_state(run)
+
+  def abstract(size):
+    a = _concrete(args, size)
+    k = _concrete(kwargs, size)
+    def f(rng, a, k):
+      params, state = transformed.init(rng, *a, **k)
+      out, _ = transformed.apply(params, state, rng, *a, **k)
+      return out
+    return jax.eval_shape(f, jax.random.PRNGKey(0), a, k)
+
+  outs = [abstract(size) for size in _DUMMY_SIZES]
+  def merge(a, b):
+    shape = tuple(x if x == y else None for x, y in zip(a.shape, b.shape))
+    return ShapeSpec(shape, jnp.dtype(a.dtype).name)
+  return jax.tree_util.tree_map(merge, outs[0], outs[1])
+
+
+def symbolic_call(layer, args, kwargs):
+  """Records a layer call in the Functional graph and returns its outputs."""
+  spec = infer_output_spec(layer, args, kwargs)
+  holder = []
+  node = Node(layer, args, kwargs, holder)
+  outputs = jax.tree_util.tree_map(
+      lambda s: KerasTensor(s.shape, s.dtype, node=node), spec,
+      is_leaf=lambda s: isinstance(s, ShapeSpec))
+  holder.append(outputs)
+  return outputs

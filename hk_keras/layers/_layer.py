@@ -1,0 +1,431 @@
+"""`Layer`: the Keras layer facade over one Haiku module per layer per trace."""
+import inspect
+from typing import Any, List, Optional
+
+import haiku as hk
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import utils
+from .._core import _context
+from .._core import _naming
+
+_ADD_WEIGHT_OUTSIDE_TRACE = (
+    "add_weight() was called outside of a model trace. In hk_keras, weights are "
+    "Haiku parameters and state: they are created while the model is "
+    "initialised. Call add_weight() from your layer's build(input_shape) (or "
+    "call()), and let the model build the layer (model.build, the first call "
+    "on data, fit or model.init).")
+
+
+class Layer:
+  """Base class of all layers: subclass it for custom layers.
+
+  A layer is a plain Python object created outside any transform. When a
+  model is traced by Haiku, the layer runs inside its own `hk.Module` named
+  after the layer, so its weights live under `params[layer.name]` (trainable)
+  and `state[layer.name]` (non-trainable).
+
+  Subclasses implement `build(input_shape)` (create weights with
+  `add_weight`) and `call(inputs, training=False)`. As in Keras, `build`
+  stores the weights it creates as attributes (`self.kernel = ...`) and
+  `call` uses them. Non-trainable weights are Haiku state: update them in
+  `call` with `self.assign(self.moving_mean, new_value)` (or `hk.set_state`).
+
+  >>> import jax.numpy as jnp
+  >>> class Scale(Layer):
+  ...   def build(self, input_shape):
+  ...     self.scale = self.add_weight(shape=(input_shape[-1],), initializer="ones")
+  ...   def call(self, inputs):
+  ...     return inputs * self.scale
+
+  Args:
+    trainable: whether the layer's weights are updated by `fit`.
+    name: unique name; defaults to the snake_case class name made unique.
+    dtype: variable dtype (default float32).
+    autocast: cast floating inputs to the compute dtype.
+  """
+
+  _is_container = False
+
+  def __init__(self, *, trainable: bool = True, name: Optional[str] = None,
+               dtype: Any = None, autocast: bool = True, **kwargs):
+    input_shape = kwargs.pop("input_shape", None)
+    input_dim = kwargs.pop("input_dim", None)
+    batch_input_shape = kwargs.pop("batch_input_shape", None)
+    if kwargs:
+      raise TypeError(
+          f"{type(self).__name__}.__init__ got unexpected keyword argument(s) "
+          f"{sorted(kwargs)}. Check the argument names against the Keras 3 "
+          "documentation for this layer.")
+    object.__setattr__(self, "_tracked_layers", [])
+    if name is None:
+      name = _naming.unique_name(_naming.to_snake_case(type(self).__name__))
+    self._name = _naming.validate_name(name, "layer")
+    self._trainable = bool(trainable)
+    self._dtype = jnp.dtype(dtype or "float32").name
+    self.autocast = autocast
+    self.built = False
+    self._weight_attrs = {}
+    self._trace_values = {}
+    self._variables = None
+    self._weight_records: List[_context.WeightRecord] = []
+    self._standalone = None
+    if batch_input_shape is not None:
+      self._declared_input_shape = tuple(batch_input_shape)[1:]
+    elif input_shape is not None:
+      self._declared_input_shape = tuple(input_shape)
+    elif input_dim is not None:
+      self._declared_input_shape = (input_dim,)
+    else:
+      self._declared_input_shape = None
+    sig = inspect.signature(self.call)
+    params = sig.parameters.values()
+    self._call_accepts_training = (
+        "training" in sig.parameters
+        or any(p.kind == p.VAR_KEYWORD for p in params))
+
+  # -- identity and flags ---------------------------------------------------
+  @property
+  def name(self) -> str:
+    return self._name
+
+  @property
+  def dtype(self) -> str:
+    """The variable dtype."""
+    return self._dtype
+
+  @property
+  def compute_dtype(self) -> str:
+    return self._dtype
+
+  @property
+  def trainable(self) -> bool:
+    return self._trainable
+
+  @trainable.setter
+  def trainable(self, value: bool):
+    self._trainable = bool(value)
+    for layer in self._tracked_layers:
+      layer.trainable = value
+
+  @property
+  def layers(self) -> List["Layer"]:
+    return list(self._tracked_layers)
+
+  def __setattr__(self, name, value):
+    tracked = self.__dict__.get("_tracked_layers")
+    if tracked is not None and not name.startswith("_"):
+      candidates = value if isinstance(value, (list, tuple)) else [value]
+      for item in candidates:
+        if isinstance(item, Layer) and all(item is not l for l in tracked):
+          tracked.append(item)
+    object.__setattr__(self, name, value)
+
+  def __getattr__(self, name):
+    # Only reached when normal lookup fails: weights stored by build() as
+    # attributes are served from the current values outside a trace.
+    attrs = self.__dict__.get("_weight_attrs")
+    if attrs and name in attrs:
+      record = attrs[name]
+      return _lookup(record)
+    raise AttributeError(
+        f"{type(self).__name__!r} object has no attribute {name!r}")
+
+  def __repr__(self):
+    return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+  # -- the Keras contract ---------------------------------------------------
+  def build(self, input_shape):
+    """Creates the layer's weights; called once per trace before `call`."""
+    del input_shape
+
+  def call(self, inputs, *args, **kwargs):
+    raise TypeError(
+        f"Layer {type(self).__name__} does not define call(self, inputs, "
+        "training=False): subclasses of hk_keras.layers.Layer must implement "
+        "it.")
+
+  def add_weight(self, shape=None, initializer=None, dtype=None,
+                 trainable: bool = True, name: Optional[str] = None, **kwargs):
+    """Creates (during init) or fetches (during apply) a weight.
+
+    Trainable weights are Haiku parameters; non-trainable ones are Haiku
+    state, as with Keras's BatchNormalization moving statistics.
+
+    Args:
+      shape: the weight's shape (default scalar).
+      initializer: a name ("glorot_uniform", "zeros", ...), an initializer
+        object or any Haiku initializer `init(shape, dtype)`; default
+        glorot_uniform for floating dtypes and zeros otherwise, as Keras.
+      dtype: defaults to the layer's variable dtype.
+      trainable: trainable weights are params, others are state.
+      name: the entry name inside this layer's params/state dict.
+
+    Returns:
+      The weight's current value (a jax array) for this trace.
+
+    Raises:
+      RuntimeError: when called outside a model trace.
+    """
+    from .. import initializers
+    kwargs.pop("regularizer", None)
+    kwargs.pop("constraint", None)
+    kwargs.pop("autocast", None)
+    if kwargs:
+      raise TypeError(f"add_weight got unexpected arguments {sorted(kwargs)}.")
+    if _context.current() is None:
+      raise RuntimeError(_ADD_WEIGHT_OUTSIDE_TRACE)
+    shape = () if shape is None else tuple(int(d) for d in shape)
+    dtype = jnp.dtype(dtype or self._dtype)
+    if name is None:
+      name = f"variable_{len(self._trace_values)}"
+    if initializer is None:
+      initializer = ("glorot_uniform" if jnp.issubdtype(dtype, jnp.floating)
+                     else "zeros")
+    init = initializers.get(initializer)
+    if trainable:
+      value = hk.get_parameter(name, shape, dtype, init=init)
+    else:
+      value = hk.get_state(name, shape, dtype, init=init)
+    kind = "params" if trainable else "state"
+    self._trace_values[id(value)] = (kind, name, value)
+    return value
+
+  def assign(self, variable, value):
+    """Sets a non-trainable weight (Haiku state) for the rest of this trace.
+
+    Args:
+      variable: the value returned by `add_weight(..., trainable=False)` (or
+        its name).
+      value: the new value, same shape.
+    """
+    if isinstance(variable, str):
+      name = variable
+    else:
+      entry = self._trace_values.get(id(variable))
+      if entry is None or entry[0] != "state":
+        raise ValueError(
+            f"Layer {self.name!r}: assign() takes a non-trainable weight "
+            "returned by add_weight(..., trainable=False) or its name; "
+            "trainable weights are changed by the optimizer only.")
+      name = entry[1]
+    hk.set_state(name, value)
+
+  def compute_output_shape(self, input_shape):
+    """Infers the output shape by tracing the layer abstractly."""
+    from ._input import infer_output_spec, ShapeSpec
+    spec = jax.tree_util.tree_map(
+        lambda s: ShapeSpec(tuple(s), "float32"), input_shape,
+        is_leaf=lambda s: isinstance(s, tuple))
+    out = infer_output_spec(self, (spec,), {})
+    return jax.tree_util.tree_map(lambda s: s.shape, out,
+                                  is_leaf=lambda s: isinstance(s, ShapeSpec))
+
+  def get_config(self) -> dict:
+    """Returns the constructor arguments as a JSON-able dict."""
+    config = {"name": self.name, "trainable": self.trainable,
+              "dtype": self.dtype}
+    return config
+
+  @classmethod
+  def from_config(cls, config: dict):
+    return cls(**config)
+
+  # -- calling ----------------------------------------------------------------
+  def __call__(self, *args, **kwargs):
+    from . import _input
+    if _input.any_symbolic((args, kwargs)):
+      return _input.symbolic_call(self, args, kwargs)
+    ctx = _context.current()
+    if ctx is not None:
+      return ctx.call_layer(self, args, kwargs)
+    return self._eager_call(args, kwargs)
+
+  def _build_in_trace(self, input_shape):
+    self.build(input_shape)
+    self.built = True
+
+  def _call_with_autocast(self, args, kwargs):
+    if not self._call_accepts_training:
+      kwargs = {k: v for k, v in kwargs.items() if k != "training"}
+    if self.autocast and args:
+      dtype = jnp.dtype(self.compute_dtype)
+      def cast(x):
+        if hasattr(x, "dtype") and jnp.issubdtype(x.dtype, jnp.floating) \
+            and x.dtype != dtype:
+          return jnp.asarray(x, dtype)
+        return x
+      args = (jax.tree_util.tree_map(cast, args[0]),) + tuple(args[1:])
+    return self.call(*args, **kwargs)
+
+  def _release_trace_values(self):
+    """Drops trace-local weight values stored as attributes by build()."""
+    values = self.__dict__.get("_trace_values")
+    if not values:
+      return
+    for attr, val in list(self.__dict__.items()):
+      entry = values.get(id(val))
+      if entry is not None and entry[2] is val:
+        kind, name, _ = entry
+        self._weight_attrs[attr] = (self, kind, name)
+        del self.__dict__[attr]
+    self._trace_values = {}
+
+  # -- standalone use (a layer called on arrays outside any model) ------------
+  def _eager_call(self, args, kwargs):
+    if self._standalone is None:
+      self._standalone = _standalone_transform(self)
+    transformed = self._standalone
+    if self._variables is None:
+      params, state = transformed.init(utils.next_rng_key(), *args, **kwargs)
+      _adopt(self._standalone_records, params, state)
+    params, state = _collect(self._standalone_records)
+    out, _ = transformed.apply(params, state, utils.next_rng_key(), *args,
+                               **kwargs)
+    return out
+
+  # -- weights ----------------------------------------------------------------
+  @property
+  def weights(self) -> List[jax.Array]:
+    """Trainable then non-trainable weights, each in creation order."""
+    return [_lookup(r) for r in self._ordered_records()]
+
+  @property
+  def trainable_weights(self) -> List[jax.Array]:
+    return [_lookup(r) for r in self._ordered_records() if is_trainable(r)]
+
+  @property
+  def non_trainable_weights(self) -> List[jax.Array]:
+    return [_lookup(r) for r in self._ordered_records() if not is_trainable(r)]
+
+  def _ordered_records(self):
+    return _keras_order(self._weight_records)
+
+  def get_weights(self) -> List[np.ndarray]:
+    """The weights as NumPy arrays, in Keras 3 order."""
+    return [np.asarray(w) for w in self.weights]
+
+  def set_weights(self, weights) -> None:
+    """Sets weights from a list in `get_weights()` order.
+
+    Raises:
+      ValueError: on a wrong count or a wrong shape (naming the weight).
+    """
+    set_records(self.name, self._ordered_records(), weights)
+
+  def count_params(self) -> int:
+    """The number of weights, non-trainable ones included (as Keras)."""
+    if not self.built:
+      raise ValueError(
+          f"Layer {self.name!r} is not built yet, so it has no weights to "
+          "count. Build the model first (model.build(input_shape), or call it "
+          "on data).")
+    return int(sum(np.prod(r.shape, dtype=np.int64)
+                   for r in self._ordered_records()))
+
+
+# -- helpers shared with models -----------------------------------------------
+
+def _keras_order(records):
+  """Keras 3 order: per layer, trainable weights then non-trainable ones."""
+  by_layer = {}
+  order = []
+  for r in records:
+    key = id(r.layer)
+    if key not in by_layer:
+      by_layer[key] = []
+      order.append(key)
+    by_layer[key].append(r)
+  out = []
+  for key in order:
+    group = by_layer[key]
+    out += [r for r in group if r.kind == "params"]
+    out += [r for r in group if r.kind == "state"]
+  return out
+
+
+def is_trainable(record) -> bool:
+  """A weight is trainable if it is a param and its layer is trainable."""
+  return record.kind == "params" and record.layer.trainable and (
+      record.owner.trainable)
+
+
+def _lookup(record):
+  if isinstance(record, tuple) and len(record) == 3 and isinstance(
+      record[0], Layer):
+    layer, kind, name = record
+    matches = [r for r in layer._weight_records
+               if r.layer is layer and r.kind == kind and r.name == name]
+    if not matches:
+      raise AttributeError(f"Layer {layer.name!r} has no built weight {name!r}.")
+    record = matches[0]
+  variables = record.owner._variables
+  if variables is None:
+    raise ValueError(f"Layer {record.owner.name!r} is not built yet.")
+  return variables[record.kind][record.module][record.name]
+
+
+def _adopt(records, params, state):
+  """Stores init results on the owning layers, keeping existing weights.
+
+  A layer that already holds a weight of the same shape keeps it (as in
+  Keras, where building a new model from trained layers keeps their
+  weights).
+  """
+  source = {"params": params, "state": state}
+  for r in records:
+    owner = r.owner
+    if owner._variables is None:
+      owner._variables = {"params": {}, "state": {}}
+    module_store = owner._variables[r.kind].setdefault(r.module, {})
+    existing = module_store.get(r.name)
+    if existing is None or tuple(existing.shape) != r.shape:
+      module_store[r.name] = source[r.kind][r.module][r.name]
+  for r in records:
+    layers = {id(r.layer): r.layer, id(r.owner): r.owner}
+    for layer in layers.values():
+      if all(x is not r for x in layer._weight_records):
+        layer._weight_records = [
+            x for x in layer._weight_records
+            if not (x.kind == r.kind and x.module == r.module and x.name == r.name)
+        ] + [r]
+      layer.built = True
+
+
+def _collect(records):
+  params, state = {}, {}
+  for r in records:
+    target = params if r.kind == "params" else state
+    target.setdefault(r.module, {})[r.name] = _lookup(r)
+  return params, state
+
+
+def set_records(owner_name, records, weights):
+  weights = list(weights)
+  if len(weights) != len(records):
+    names = [f"{r.module}/{r.name}" for r in records]
+    raise ValueError(
+        f"set_weights on {owner_name!r} expects a list of {len(records)} arrays "
+        f"({names}), received {len(weights)}. Pass the list returned by "
+        "get_weights() of a model with the same architecture.")
+  for r, w in zip(records, weights):
+    shape = tuple(np.shape(w))
+    if shape != r.shape:
+      raise ValueError(
+          f"set_weights: weight '{r.module}/{r.name}' of layer "
+          f"{r.layer.name!r} expects shape {r.shape}, received {shape}.")
+  for r, w in zip(records, weights):
+    r.owner._variables[r.kind][r.module][r.name] = jnp.asarray(w, r.dtype)
+
+
+def _standalone_transform(layer):
+  def fn(*args, **kwargs):
+    with _context.trace_context() as ctx:
+      out = ctx.call_layer(layer, args, kwargs)
+      if ctx.records:
+        layer._standalone_records = list(ctx.records)
+    return out
+  layer._standalone_records = []
+  return hk.transform_with_state(fn)

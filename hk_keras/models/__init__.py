@@ -1,0 +1,6 @@
+"""Models: `Model` (Functional API and subclassing) and `Sequential`."""
+from ._functional import Functional
+from ._model import Model
+from ._sequential import Sequential
+
+__all__ = ["Model", "Sequential", "Functional"]

@@ -1,0 +1,163 @@
+"""The Functional API: a model defined by a graph of layer calls."""
+import jax
+
+from .._core import _naming
+from ..layers import _input
+from ._model import Model
+
+
+class Functional(Model):
+  """A model built by calling layers on `hk_keras.Input` tensors.
+
+  Created through `hk_keras.Model(inputs, outputs)`. Inputs and outputs may be
+  one tensor, a list or a dict of tensors. A layer object called several
+  times shares its weights; a model can be called as a layer.
+  """
+
+  def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):
+    super().__init__(name=name or _naming.unique_name("functional"),
+                     trainable=trainable, **kwargs)
+    self._inputs_struct = _normalize(inputs)
+    self._outputs_struct = _normalize(outputs)
+    flat_inputs = _leaves(self._inputs_struct)
+    for i, t in enumerate(flat_inputs):
+      if not isinstance(t, _input.KerasTensor) or not isinstance(
+          t.node.layer, _input.InputLayer):
+        raise ValueError(
+            f"Model inputs must be tensors returned by hk_keras.Input(...). "
+            f"Received: inputs[{i}]={t!r}.")
+    for i, t in enumerate(_leaves(self._outputs_struct)):
+      if not isinstance(t, _input.KerasTensor):
+        raise ValueError(
+            f"Model outputs must be tensors produced by calling layers on "
+            f"hk_keras.Input tensors. Received: outputs[{i}]={t!r}.")
+    self._nodes = _topological_nodes(self._outputs_struct, flat_inputs)
+    layers = [t.node.layer for t in flat_inputs]
+    for node in self._nodes:
+      if all(node.layer is not l for l in layers):
+        layers.append(node.layer)
+    self._tracked_layers = layers
+    self._input_spec = jax.tree_util.tree_map(
+        lambda t: _input.ShapeSpec(t.shape, t.dtype), self._inputs_struct,
+        is_leaf=_is_kt)
+    specs = self._unpack_inputs(self._input_spec)
+    self._build_from_specs(specs)
+
+  @property
+  def inputs(self):
+    return _leaves(self._inputs_struct)
+
+  @property
+  def outputs(self):
+    return _leaves(self._outputs_struct)
+
+  @property
+  def input_names(self):
+    return [t.node.layer.name for t in self.inputs]
+
+  def _pack_inputs(self, args):
+    if isinstance(self._inputs_struct, list) and len(args) > 1:
+      return list(args)
+    return args[0] if len(args) == 1 else list(args)
+
+  def _unpack_inputs(self, inputs):
+    if isinstance(self._inputs_struct, list):
+      if isinstance(inputs, (list, tuple)):
+        return tuple(inputs)
+      return (inputs,)
+    if isinstance(self._inputs_struct, dict):
+      return (inputs,)
+    if isinstance(inputs, (list, tuple)) and len(inputs) == 1:
+      return (inputs[0],)
+    return (inputs,)
+
+  def _check_inputs(self, inputs):
+    structure = self._inputs_struct
+    if isinstance(structure, dict):
+      if not isinstance(inputs, dict) or set(inputs) != set(structure):
+        got = sorted(inputs) if isinstance(inputs, dict) else type(inputs).__name__
+        raise ValueError(
+            f"Model {self.name!r} takes a dict of inputs with keys "
+            f"{sorted(structure)}; received {got}.")
+    super()._check_inputs(inputs)
+
+  def call(self, inputs, training=False):
+    values = {}
+    structure = self._inputs_struct
+    if isinstance(structure, dict):
+      for key, tensor in structure.items():
+        values[id(tensor)] = inputs[key]
+    elif isinstance(structure, list):
+      items = inputs if isinstance(inputs, (list, tuple)) else [inputs]
+      for tensor, value in zip(structure, items):
+        values[id(tensor)] = value
+    else:
+      if isinstance(inputs, (list, tuple)) and len(inputs) == 1:
+        inputs = inputs[0]
+      values[id(structure)] = inputs
+
+    def resolve(x):
+      return values[id(x)] if _is_kt(x) else x
+
+    for node in self._nodes:
+      args = jax.tree_util.tree_map(resolve, node.args, is_leaf=_is_kt)
+      kwargs = jax.tree_util.tree_map(resolve, node.kwargs, is_leaf=_is_kt)
+      kwargs.setdefault("training", training)
+      out = node.layer(*args, **kwargs)
+      symbolic = node.outputs[0]
+      jax.tree_util.tree_map(
+          lambda t, v: values.__setitem__(id(t), v), symbolic, out,
+          is_leaf=_is_kt)
+    return jax.tree_util.tree_map(resolve, self._outputs_struct, is_leaf=_is_kt)
+
+  def get_config(self):
+    return {"name": self.name, "trainable": self.trainable}
+
+
+def _is_kt(x):
+  return isinstance(x, _input.KerasTensor)
+
+
+def _normalize(struct):
+  if isinstance(struct, tuple):
+    struct = list(struct)
+  if isinstance(struct, list) and len(struct) == 1:
+    return struct[0]
+  return struct
+
+
+def _leaves(struct):
+  return jax.tree_util.tree_leaves(struct, is_leaf=_is_kt)
+
+
+def _topological_nodes(outputs, inputs):
+  """Nodes needed for `outputs`, each after the nodes it depends on."""
+  input_ids = {id(t) for t in inputs}
+  order, done, active = [], set(), set()
+
+  def visit_tensor(t):
+    if id(t) in input_ids:
+      return
+    node = t.node
+    if isinstance(node.layer, _input.InputLayer):
+      raise ValueError(
+          f"Graph disconnected: an output depends on input {node.layer.name!r} "
+          "which is not in the model's `inputs`. Add it to `inputs`.")
+    visit_node(node)
+
+  def visit_node(node):
+    if id(node) in done:
+      return
+    if id(node) in active:
+      raise ValueError("The layer graph has a cycle.")
+    active.add(id(node))
+    for t in _leaves((node.args, node.kwargs)):
+      if _is_kt(t):
+        visit_tensor(t)
+    active.discard(id(node))
+    done.add(id(node))
+    order.append(node)
+
+  for t in _leaves(outputs):
+    visit_tensor(t)
+  return order

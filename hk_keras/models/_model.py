@@ -1,0 +1,321 @@
+"""`Model`: a container of layers with a pure Haiku init/apply pair underneath."""
+from typing import Any, Optional
+
+import haiku as hk
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import utils
+from .._core import _context
+from .._core import _naming
+from ..layers import _input
+from ..layers import _layer
+from ..layers._layer import Layer
+
+_NOT_BUILT = (
+    "Model {name!r} has not been built yet, so it has no weights. Build it "
+    "first: model.build(input_shape) (e.g. model.build((None, 784))), call it "
+    "on a batch of data, or give it an hk_keras.Input as its first layer.")
+
+
+class Model(Layer):
+  """A model: layers grouped with training features on top.
+
+  Three ways to make one, as in Keras:
+
+  * `Model(inputs, outputs)` on `hk_keras.Input` tensors (Functional API);
+  * `Sequential([...])`;
+  * subclassing: create layers in `__init__` and write
+    `call(self, inputs, training=False)`.
+
+  Underneath, `model.transformed` is an `hk.TransformedWithState` of the whole
+  model, and `model.init(rng, *inputs) -> (params, state)` and
+  `model.apply(params, state, rng, *inputs, training=False) -> (outputs,
+  state)` are its pure functions, ready for `jax.jit`, `jax.grad` and
+  `jax.vmap` in research code.
+
+  >>> import hk_keras
+  >>> inputs = hk_keras.Input((4,))
+  >>> outputs = hk_keras.layers.Dense(2)(inputs)
+  >>> model = hk_keras.Model(inputs, outputs)
+  >>> model.count_params()
+  10
+  """
+
+  _is_container = True
+
+  def __new__(cls, *args, **kwargs):
+    if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+      from ._functional import Functional
+      return super().__new__(Functional)
+    return super().__new__(cls)
+
+  def __init__(self, *, name: Optional[str] = None, trainable: bool = True,
+               dtype: Any = None, **kwargs):
+    if name is None:
+      name = _naming.unique_name(_naming.to_snake_case(type(self).__name__))
+    super().__init__(name=name, trainable=trainable, dtype=dtype, **kwargs)
+    self._records = []
+    self._transformed = None
+    self._input_spec = None
+    self._jitted_apply = None
+    self._layer_output_shapes = {}
+
+  # -- the pure pair ----------------------------------------------------------
+  @property
+  def transformed(self) -> hk.TransformedWithState:
+    """The model as a genuine `hk.TransformedWithState`."""
+    if self._transformed is None:
+      self._transformed = hk.transform_with_state(self._model_fn)
+    return self._transformed
+
+  @property
+  def init(self):
+    """`init(rng, *inputs) -> (params, state)`: pure Haiku init."""
+    return self.transformed.init
+
+  @property
+  def apply(self):
+    """`apply(params, state, rng, *inputs, training=False) -> (out, state)`."""
+    return self.transformed.apply
+
+  def _model_fn(self, *inputs, training=False):
+    with _context.trace_context() as ctx:
+      out = ctx.call_layer(self, (self._pack_inputs(inputs),),
+                           {"training": training})
+    self._last_trace = ctx
+    return out
+
+  def _pack_inputs(self, args):
+    """Positional apply arguments -> the single structure `call` takes."""
+    if len(args) == 1:
+      return args[0]
+    return list(args)
+
+  def _unpack_inputs(self, inputs):
+    """What `model(x)` / fit received -> positional apply arguments."""
+    return (inputs,)
+
+  # -- tracing as a container -------------------------------------------------
+  def _call_in_trace(self, inputs, training=False, **kwargs):
+    self._check_inputs(inputs)
+    if self._call_accepts_training:
+      kwargs["training"] = training
+    return self.call(inputs, **kwargs)
+
+  def call(self, inputs, training=False):
+    raise TypeError(
+        f"{type(self).__name__} subclasses hk_keras.Model but does not define "
+        "call(self, inputs, training=False). Define it, or build the model "
+        "with hk_keras.Model(inputs, outputs) or hk_keras.Sequential([...]).")
+
+  def _check_inputs(self, inputs):
+    if self._input_spec is None:
+      return
+    spec_leaves = jax.tree_util.tree_leaves(
+        self._input_spec, is_leaf=lambda s: isinstance(s, _input.ShapeSpec))
+    try:
+      leaves = jax.tree_util.tree_leaves(inputs)
+    except Exception:  # pylint: disable=broad-except
+      return
+    if len(leaves) != len(spec_leaves):
+      raise ValueError(
+          f"Model {self.name!r} expects {len(spec_leaves)} input(s), received "
+          f"{len(leaves)}: "
+          f"{[tuple(np.shape(l)) for l in leaves]}. Pass one array per model "
+          "input (a list in the order of `inputs`, or a dict keyed by input "
+          "name).")
+    for i, (spec, x) in enumerate(zip(spec_leaves, leaves)):
+      shape = tuple(np.shape(x))
+      expected = spec.shape
+      ok = len(shape) == len(expected) and all(
+          e is None or e == d for e, d in zip(expected[1:], shape[1:]))
+      if not ok:
+        raise ValueError(
+            f"Input {i} of model {self.name!r} is incompatible with the model: "
+            f"expected shape {_fmt_shape(expected)}, received shape {shape}. "
+            "Reshape the data (the first axis is the batch) or rebuild the "
+            "model for this input shape.")
+
+  # -- building -----------------------------------------------------------------
+  def build(self, input_shape):
+    """Creates the weights for inputs of `input_shape` (batch dim included).
+
+    Args:
+      input_shape: e.g. `(None, 784)`; a list of shapes for several inputs.
+    """
+    def is_shape(s):
+      return isinstance(s, (tuple, list)) and all(
+          d is None or isinstance(d, int) for d in s)
+    specs = jax.tree_util.tree_map(
+        lambda s: _input.ShapeSpec(tuple(s), "float32"), input_shape,
+        is_leaf=is_shape)
+    if isinstance(specs, list) and len(specs) > 1:
+      self._build_from_specs(tuple(specs))
+    else:
+      self._build_from_specs((specs,))
+
+  def _build_from_specs(self, arg_specs):
+    """Initialises weights from abstract positional inputs (None -> 1)."""
+    dummies = jax.tree_util.tree_map(
+        lambda s: jnp.zeros(tuple(1 if d is None else d for d in s.shape),
+                            s.dtype),
+        arg_specs, is_leaf=lambda s: isinstance(s, _input.ShapeSpec))
+    self._input_spec = jax.tree_util.tree_map(
+        lambda s: _input.ShapeSpec((None,) + tuple(s.shape[1:]), s.dtype),
+        self._pack_inputs(arg_specs),
+        is_leaf=lambda s: isinstance(s, _input.ShapeSpec))
+    params, state = self.transformed.init(utils.next_rng_key(), *dummies)
+    self._finish_build(self._last_trace, params, state)
+
+  def _build_from_arrays(self, args):
+    specs = tuple(jax.tree_util.tree_map(
+        lambda a: _input.ShapeSpec(
+            tuple(np.shape(a)),
+            jax.dtypes.canonicalize_dtype(np.result_type(a))), args))
+    self._build_from_specs(specs)
+
+  def _finish_build(self, ctx, params, state):
+    records = ctx.containers_records.get(id(self), [])
+    _layer._adopt(records, params, state)
+    for layer in ctx.traced_layers:
+      if getattr(layer, "_is_container", False):
+        layer._records = ctx.containers_records.get(id(layer), [])
+        if layer is not self and layer._input_spec is None:
+          shape = ctx.input_shapes.get(id(layer))
+          if shape is not None:
+            layer._input_spec = jax.tree_util.tree_map(
+                lambda s: _input.ShapeSpec((None,) + tuple(s[1:]), "float32"),
+                shape, is_leaf=lambda s: isinstance(s, tuple))
+        layer.built = True
+      shapes = ctx.output_shapes.get(id(layer))
+      if shapes is not None:
+        self._layer_output_shapes[id(layer)] = jax.tree_util.tree_map(
+            lambda s: (None,) + tuple(s[1:]), shapes,
+            is_leaf=lambda s: isinstance(s, tuple))
+    self._jitted_apply = None
+    self.built = True
+
+  def _ensure_built_for(self, args):
+    if not self.built:
+      self._build_from_arrays(args)
+
+  # -- eager use ----------------------------------------------------------------
+  def _eager_call(self, args, kwargs):
+    training = bool(kwargs.pop("training", False))
+    if len(args) != 1 or kwargs:
+      raise TypeError(
+          f"Call a model on one input structure, as model(x, training=False); "
+          f"for several inputs pass a list or dict. Received {len(args)} "
+          f"positional and {sorted(kwargs)} keyword arguments.")
+    arrays = self._unpack_inputs(args[0])
+    self._ensure_built_for(arrays)
+    if self._jitted_apply is None:
+      self._jitted_apply = jax.jit(self.apply, static_argnames="training")
+    out, new_state = self._jitted_apply(self.params, self.state,
+                                        utils.next_rng_key(), *arrays,
+                                        training=training)
+    if training:
+      self.state = new_state
+    return out
+
+  # -- weights ------------------------------------------------------------------
+  def _require_built(self):
+    if not self.built:
+      raise ValueError(_NOT_BUILT.format(name=self.name))
+
+  @property
+  def params(self):
+    """Current trainable values as a Haiku params dict."""
+    self._require_built()
+    return _layer._collect([r for r in self._records if r.kind == "params"])[0]
+
+  @params.setter
+  def params(self, value):
+    self._set_tree("params", value)
+
+  @property
+  def state(self):
+    """Current Haiku state (non-trainable weights such as moving stats)."""
+    self._require_built()
+    return _layer._collect([r for r in self._records if r.kind == "state"])[1]
+
+  @state.setter
+  def state(self, value):
+    self._set_tree("state", value)
+
+  def _set_tree(self, kind, value):
+    self._require_built()
+    records = [r for r in self._records if r.kind == kind]
+    for r in records:
+      try:
+        leaf = value[r.module][r.name]
+      except (KeyError, TypeError):
+        raise ValueError(
+            f"Setting model.{kind}: missing entry {r.module!r}/{r.name!r}. "
+            f"Pass a dict with the same structure as model.{kind}.") from None
+      if tuple(leaf.shape) != r.shape:
+        raise ValueError(
+            f"Setting model.{kind}: {r.module}/{r.name} expects shape "
+            f"{r.shape}, received {tuple(leaf.shape)}.")
+    for r in records:
+      r.owner._variables[kind][r.module][r.name] = value[r.module][r.name]
+
+  def trainable_mask(self):
+    """A params-shaped tree of bools: False for frozen layers' weights."""
+    self._require_built()
+    mask = {}
+    for r in self._records:
+      if r.kind == "params":
+        mask.setdefault(r.module, {})[r.name] = _layer.is_trainable(r)
+    return mask
+
+  def _ordered_records(self):
+    self._require_built()
+    out, seen = [], set()
+    for layer in self.layers:
+      if getattr(layer, "_is_container", False):
+        group = [r for r in layer._ordered_records()]
+      else:
+        group = _layer._keras_order(
+            [r for r in self._records if r.owner is layer])
+      for r in group:
+        key = (r.kind, r.module, r.name)
+        if key not in seen:
+          seen.add(key)
+          out.append(r)
+    rest = [r for r in self._records if (r.kind, r.module, r.name) not in seen]
+    return out + _layer._keras_order(rest)
+
+  def count_params(self) -> int:
+    self._require_built()
+    return int(sum(np.prod(r.shape, dtype=np.int64) for r in self._records))
+
+  def get_layer(self, name: Optional[str] = None, index: Optional[int] = None):
+    """Returns a layer by name (or index), as Keras.
+
+    Raises:
+      ValueError: if no layer has that name (the names are listed).
+    """
+    if index is not None:
+      return self.layers[index]
+    for layer in self.layers:
+      if layer.name == name:
+        return layer
+    raise ValueError(
+        f"No such layer: {name!r} in model {self.name!r}. Existing layers are: "
+        f"{[l.name for l in self.layers]}.")
+
+  def summary(self, line_length=None, print_fn=None, **kwargs):
+    """Prints a Keras-style table of layers, output shapes and params."""
+    from ._summary import print_summary
+    print_summary(self, line_length=line_length, print_fn=print_fn)
+
+  def get_config(self):
+    return {"name": self.name, "trainable": self.trainable}
+
+
+def _fmt_shape(shape):
+  return "(" + ", ".join("None" if d is None else str(d) for d in shape) + (
+      ",)" if len(shape) == 1 else ")")
