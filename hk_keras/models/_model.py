@@ -80,7 +80,12 @@ class Model(Layer):
     """`apply(params, state, rng, *inputs, training=False) -> (out, state)`."""
     return self.transformed.apply
 
-  def _model_fn(self, *inputs, training=False):
+  def _model_fn(self, *inputs, training=None):
+    if training is None:
+      # init traces the training path so that state created only in training
+      # (e.g. hk.BatchNorm's moving averages) exists; Haiku's init returns
+      # initial state values, never the updated ones. apply defaults to False.
+      training = hk.running_init()
     with _context.trace_context() as ctx:
       out = ctx.call_layer(self, (self._pack_inputs(inputs),),
                            {"training": training})
