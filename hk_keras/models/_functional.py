@@ -32,11 +32,8 @@ class Functional(Model):
             f"Model outputs must be tensors produced by calling layers on "
             f"hk_keras.Input tensors. Received: outputs[{i}]={t!r}.")
     self._nodes = _topological_nodes(self._outputs_struct, flat_inputs)
-    layers = [t.node.layer for t in flat_inputs]
-    for node in self._nodes:
-      if all(node.layer is not l for l in layers):
-        layers.append(node.layer)
-    self._tracked_layers = layers
+    self._tracked_layers = _keras_layer_order(self._outputs_struct,
+                                              flat_inputs)
     self._input_spec = jax.tree_util.tree_map(
         lambda t: _input.ShapeSpec(t.shape, t.dtype), self._inputs_struct,
         is_leaf=_is_kt)
@@ -161,3 +158,50 @@ def _topological_nodes(outputs, inputs):
   for t in _leaves(outputs):
     visit_tensor(t)
   return order
+
+
+def _keras_layer_order(outputs, inputs):
+  """`model.layers` in Keras 3's order, which also fixes the weight order.
+
+  Keras lists layers by decreasing depth (the number of calls between a
+  layer and the outputs, its deepest call counting for a shared layer) and,
+  at equal depth, in the order a depth-first walk from the outputs first
+  meets them. A plain topological order would put, e.g., the two branch
+  Dense layers of a two-input model in a different order, and
+  `get_weights()` would no longer match a Keras model of the same graph.
+  """
+  first_seen = {}
+  post_order = []
+  finished = set()
+
+  def walk(node):
+    first_seen.setdefault(id(node.layer), (len(first_seen), node.layer))
+    if id(node) in finished:
+      return
+    finished.add(id(node))
+    for t in _leaves((node.args, node.kwargs)):
+      if _is_kt(t):
+        walk(t.node)
+    post_order.append(node)
+
+  for t in _leaves(outputs):
+    walk(t.node)
+
+  node_depth, layer_depth = {}, {}
+  for node in reversed(post_order):
+    depth = max(node_depth.get(id(node), 0),
+                layer_depth.get(id(node.layer), 0))
+    node_depth[id(node)] = depth
+    layer_depth[id(node.layer)] = depth
+    for t in _leaves((node.args, node.kwargs)):
+      if _is_kt(t):
+        parent = id(t.node)
+        node_depth[parent] = max(node_depth.get(parent, 0), depth + 1)
+  for t in inputs:  # inputs no output depends on come first at depth 0
+    layer = t.node.layer
+    if id(layer) not in layer_depth:
+      layer_depth[id(layer)] = 0
+      first_seen[id(layer)] = (-1, layer)
+  ranked = sorted(first_seen.values(),
+                  key=lambda e: (-layer_depth[id(e[1])], e[0]))
+  return [layer for _, layer in ranked]
