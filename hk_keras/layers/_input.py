@@ -61,8 +61,15 @@ class KerasTensor:
   def __truediv__(self, other): self._refuse("'/'")
   def __matmul__(self, other): self._refuse("'@'")
   def __getitem__(self, item): self._refuse("indexing")
-  def __jax_array__(self): self._refuse("a jnp function")
   def __array__(self, *a, **k): self._refuse("a NumPy function")
+
+  @property
+  def __jax_array__(self):
+    # JAX looks this attribute up (getattr) before calling it, and jitted jnp
+    # functions reject the object with their own message at that point, so
+    # refuse on lookup. ValueError: jit rewraps a TypeError into a generic
+    # "Error interpreting argument" message that hides this one.
+    raise ValueError(_NO_OPS_ON_SYMBOLIC.format(op="a jnp function"))
 
 
 class InputLayer(Layer):
@@ -114,6 +121,8 @@ def Input(shape, dtype="float32", name=None, batch_size=None) -> KerasTensor:  #
   if isinstance(shape, int):
     shape = (shape,)
   try:
+    if isinstance(shape, (str, bytes)):
+      raise TypeError
     shape = tuple(shape)
   except TypeError:
     raise ValueError(
