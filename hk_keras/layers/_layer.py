@@ -346,6 +346,33 @@ def _keras_order(records):
   return out
 
 
+# -- keeping layer storage and live train states consistent -------------------
+# A model being trained keeps its newest weights in its train state. It marks
+# itself dirty; any read or write of layer storage first flushes dirty models
+# back into their layers. Every write bumps a version, which tells a train
+# state that its copy of the weights is out of date.
+_dirty = []
+_version = [0]
+
+
+def mark_dirty(model) -> None:
+  if all(m is not model for m in _dirty):
+    _dirty.append(model)
+
+
+def flush() -> None:
+  while _dirty:
+    _dirty.pop()._sync_to_layers()
+
+
+def weights_version() -> int:
+  return _version[0]
+
+
+def bump_version() -> None:
+  _version[0] += 1
+
+
 def is_trainable(record) -> bool:
   """A weight is trainable if it is a param and its layer is trainable."""
   return record.kind == "params" and record.layer.trainable and (
@@ -353,6 +380,7 @@ def is_trainable(record) -> bool:
 
 
 def _lookup(record):
+  flush()
   if isinstance(record, tuple) and len(record) == 3 and isinstance(
       record[0], Layer):
     layer, kind, name = record
@@ -374,6 +402,8 @@ def _adopt(records, params, state):
   Keras, where building a new model from trained layers keeps their
   weights).
   """
+  flush()
+  bump_version()
   source = {"params": params, "state": state}
   for r in records:
     owner = r.owner
@@ -395,6 +425,7 @@ def _adopt(records, params, state):
 
 
 def _collect(records):
+  flush()
   params, state = {}, {}
   for r in records:
     target = params if r.kind == "params" else state
@@ -403,6 +434,7 @@ def _collect(records):
 
 
 def set_records(owner_name, records, weights):
+  flush()
   weights = list(weights)
   if len(weights) != len(records):
     names = [f"{r.module}/{r.name}" for r in records]
@@ -416,6 +448,7 @@ def set_records(owner_name, records, weights):
       raise ValueError(
           f"set_weights: weight '{r.module}/{r.name}' of layer "
           f"{r.layer.name!r} expects shape {r.shape}, received {shape}.")
+  bump_version()
   for r, w in zip(records, weights):
     r.owner._variables[r.kind][r.module][r.name] = jnp.asarray(w, r.dtype)
 

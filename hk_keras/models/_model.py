@@ -11,6 +11,7 @@ from .._core import _context
 from .._core import _naming
 from ..layers import _input
 from ..layers import _layer
+from .._engine._trainer import Trainer
 from ..layers._layer import Layer
 
 _NOT_BUILT = (
@@ -19,7 +20,7 @@ _NOT_BUILT = (
     "on a batch of data, or give it an hk_keras.Input as its first layer.")
 
 
-class Model(Layer):
+class Model(Trainer, Layer):
   """A model: layers grouped with training features on top.
 
   Three ways to make one, as in Keras:
@@ -250,8 +251,11 @@ class Model(Layer):
   def state(self, value):
     self._set_tree("state", value)
 
-  def _set_tree(self, kind, value):
+  def _set_tree(self, kind, value, notify=True):
     self._require_built()
+    if notify:
+      _layer.flush()
+      _layer.bump_version()
     records = [r for r in self._records if r.kind == kind]
     for r in records:
       try:

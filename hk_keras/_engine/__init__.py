@@ -1,0 +1,1 @@
+"""Private training engine: pure train/test/predict steps over one train state."""

@@ -1,0 +1,175 @@
+"""Pure train/test/predict steps and their multi-step (lax.scan) forms.
+
+Each step is a pure function of the train state and a batch. The trainer
+compiles them once through a device strategy; nothing here touches the host.
+"""
+import functools
+
+import chex
+import haiku as hk
+import jax
+import jax.numpy as jnp
+import optax
+from jax.experimental import checkify
+
+from ._train_state import TrainState
+
+_NONFINITE_HINT = (
+    "Training produced a non-finite value (debug=True check): {}. Common "
+    "causes: a learning rate that is too high, log of zero in a custom loss, "
+    "or inputs containing NaN/inf.")
+
+
+def split_trainable(params, mask):
+  """(trainable, frozen) Haiku params from a module/name -> bool mask."""
+  return hk.data_structures.partition(
+      lambda module, name, _: mask[module][name], params)
+
+
+def check_batch(x, y):
+  """Trace-time checks that x and y agree on the batch size."""
+  leaves = jax.tree_util.tree_leaves((x, y))
+  if not leaves:
+    return
+  sizes = {int(l.shape[0]) for l in leaves if getattr(l, "ndim", 0) > 0}
+  if len(sizes) > 1:
+    raise ValueError(
+        f"The arrays of a batch have different batch sizes {sorted(sizes)}; "
+        "x, y and sample_weight must have the same number of samples.")
+  chex.assert_equal_shape_prefix(leaves, 1)
+  for leaf in leaves:
+    if not (jnp.issubdtype(leaf.dtype, jnp.number) or leaf.dtype == jnp.bool_):
+      raise TypeError(
+          f"Batches must hold numeric arrays; received dtype {leaf.dtype}. "
+          "Convert strings or objects to numbers before fit.")
+
+
+def pack(x):
+  """Batch x -> positional apply arguments (list inputs stay one list)."""
+  return x
+
+
+def default_train_step(model, objective, tx, mask, debug, data_state, batch):
+  """One optimizer step. Returns (new train state, logs)."""
+  state = data_state
+  x, y, sample_weight = batch
+  check_batch(x, y)
+  rng, step_rng = jax.random.split(state.rng)
+  trainable, frozen = split_trainable(state.params, mask)
+
+  def loss_fn(trainable):
+    params = hk.data_structures.merge(trainable, frozen)
+    y_pred, new_state = model.apply(params, state.state, step_rng,
+                                    *model._unpack_inputs(x), training=True)
+    loss, _ = objective.compute_loss(y, y_pred, sample_weight)
+    return loss, (y_pred, new_state)
+
+  (loss, (y_pred, new_model_state)), grads = jax.value_and_grad(
+      loss_fn, has_aux=True)(trainable)
+  if debug:
+    checkify.check(jnp.isfinite(loss), _NONFINITE_HINT.format("loss"))
+    for path, g in jax.tree_util.tree_leaves_with_path(grads):
+      name = "/".join(str(getattr(k, "key", k)) for k in path)
+      checkify.check(jnp.all(jnp.isfinite(g)),
+                     _NONFINITE_HINT.format(f"gradient of {name}"))
+  updates, opt_state = tx.update(grads, state.opt_state, trainable)
+  trainable = optax.apply_updates(trainable, updates)
+  batch_size = jax.tree_util.tree_leaves(x)[0].shape[0]
+  metrics = update_metrics(objective, state.metrics, loss, y, y_pred,
+                           sample_weight, batch_size)
+  new = TrainState(hk.data_structures.merge(trainable, frozen),
+                   new_model_state, opt_state, rng, state.step + 1, metrics)
+  return new, results(objective, metrics)
+
+
+def default_test_step(model, objective, state, batch, mask=None):
+  """One evaluation step on a (possibly padded) batch."""
+  x, y, sample_weight = batch
+  check_batch(x, y)
+  y_pred, _ = model.apply(state.params, state.state, state.rng,
+                          *model._unpack_inputs(x), training=False)
+  loss, _ = objective.compute_loss(y, y_pred, sample_weight, mask=mask)
+  batch_size = (jnp.sum(mask) if mask is not None else
+                jax.tree_util.tree_leaves(x)[0].shape[0])
+  metrics = update_metrics(objective, state.metrics, loss, y, y_pred,
+                           sample_weight, batch_size, mask)
+  new = state._replace(metrics=metrics)
+  return new, results(objective, metrics)
+
+
+def default_predict_step(model, state, x):
+  y_pred, _ = model.apply(state.params, state.state, state.rng,
+                          *model._unpack_inputs(x), training=False)
+  return y_pred
+
+
+def update_metrics(objective, metrics, loss, y, y_pred, sample_weight,
+                   batch_size, mask=None):
+  """Loss tracker (mean over samples, as Keras) and compiled metrics."""
+  (total, count), states = metrics
+  n = jnp.asarray(batch_size, jnp.float32)
+  loss_tracker = (total + loss * n, count + n)
+  if objective.metrics:
+    states = objective.update_metrics(states, y, y_pred, sample_weight, mask)
+  return loss_tracker, states
+
+
+def init_metrics(objective):
+  # Distinct buffers: the train state is donated, and a buffer donated twice
+  # in one call is an error.
+  return ((jnp.zeros((), jnp.float32), jnp.zeros((), jnp.float32)),
+          objective.init_metrics())
+
+
+def results(objective, metrics):
+  (total, count), states = metrics
+  logs = {"loss": total / jnp.maximum(count, 1.0)}
+  logs.update(objective.metric_results(states))
+  return logs
+
+
+def scan_steps(step):
+  """K steps in one call: `step` scanned over K stacked batches."""
+  def multi(state, batches):
+    def body(carry, batch):
+      new, logs = step(carry, batch)
+      return new, logs
+    state, logs = jax.lax.scan(body, state, batches)
+    return state, jax.tree_util.tree_map(lambda l: l[-1], logs)
+  return multi
+
+
+def gather(data, index):
+  """Rows `index` of every array in a device-resident dataset."""
+  return jax.tree_util.tree_map(lambda a: jnp.take(a, index, axis=0), data)
+
+
+def indexed(step, batch_size):
+  """Wraps step(state, batch) as step(state, data, perm, start): the batch is
+  gathered on the device from a permutation, so no host slicing happens."""
+  def run(state, data, perm, start):
+    index = jax.lax.dynamic_slice_in_dim(perm, start, batch_size)
+    return step(state, gather(data, index))
+  return run
+
+
+def indexed_scan(step, batch_size, num_steps):
+  """`num_steps` consecutive batches of a permutation in one scan."""
+  def run(state, data, perm, start):
+    def body(carry, j):
+      index = jax.lax.dynamic_slice_in_dim(perm, start + j * batch_size,
+                                           batch_size)
+      return step(carry, gather(data, index))
+    state, logs = jax.lax.scan(body, state, jnp.arange(num_steps))
+    return state, jax.tree_util.tree_map(lambda l: l[-1], logs)
+  return run
+
+
+def with_checks(step):
+  """checkify the step (debug=True): errors are raised on the host."""
+  checked = checkify.checkify(step, errors=checkify.user_checks)
+  return checked
+
+
+def bind(fn, *args):
+  return functools.partial(fn, *args)

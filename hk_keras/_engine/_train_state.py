@@ -1,0 +1,23 @@
+"""The train state: everything a compiled step reads and writes."""
+from typing import Any, NamedTuple
+
+import jax
+
+
+class TrainState(NamedTuple):
+  """One pytree with all values that change during training.
+
+  Attributes:
+    params: all Haiku params (trainable and frozen).
+    state: Haiku state (non-trainable weights such as moving statistics).
+    opt_state: the optax state of the trainable params.
+    rng: the PRNG key; split once per step.
+    step: the number of optimizer steps taken (int32 scalar).
+    metrics: (loss_tracker, tuple of metric states), reset every epoch.
+  """
+  params: Any
+  state: Any
+  opt_state: Any
+  rng: jax.Array
+  step: jax.Array
+  metrics: Any

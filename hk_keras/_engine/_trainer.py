@@ -1,0 +1,607 @@
+"""`Trainer`: compile/fit/evaluate/predict for `Model`, over pure steps.
+
+The model holds one live `TrainState`. Compiled steps take it (donated) and
+return the next one; the layers' stored weights are brought up to date only
+when someone reads them (see `_layer.flush`), so a training loop never copies
+or syncs with the host per step.
+"""
+import math
+from typing import Any, Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import callbacks as callbacks_lib
+from .. import optimizers as optimizers_lib
+from .. import utils
+from ..layers import _layer
+from . import _data
+from . import _steps
+from . import _strategy
+from ._objective import Objective
+from ._train_state import TrainState
+
+_NOT_COMPILED = (
+    "You must call compile() before {}(): e.g. model.compile(optimizer='adam', "
+    "loss='sparse_categorical_crossentropy', metrics=['accuracy']).")
+
+
+def _copy(tree):
+  return jax.tree_util.tree_map(jnp.copy, tree)
+
+
+class _LazyLogs(dict):
+  """Batch logs that read device values only when a callback asks."""
+
+  def __init__(self, device_logs):
+    super().__init__()
+    self._device = device_logs
+
+  def _fill(self):
+    if self._device is not None:
+      super().update({k: float(v) for k, v in self._device.items()})
+      self._device = None
+
+  def __getitem__(self, k):
+    self._fill()
+    return super().__getitem__(k)
+
+  def get(self, k, default=None):
+    self._fill()
+    return super().get(k, default)
+
+  def items(self):
+    self._fill()
+    return super().items()
+
+  def keys(self):
+    self._fill()
+    return super().keys()
+
+  def __iter__(self):
+    self._fill()
+    return super().__iter__()
+
+  def __len__(self):
+    self._fill()
+    return super().__len__()
+
+
+class Trainer:
+  """Training methods of `Model` (Keras 3 semantics)."""
+
+  _ts: Optional[TrainState] = None
+  compiled = False
+  stop_training = False
+
+  # -- compile -----------------------------------------------------------------
+  def compile(self, optimizer="rmsprop", loss=None, metrics=None,
+              loss_weights=None, steps_per_execution=1, jit_compile=True,
+              gradient_accumulation_steps=None, debug=False, **kwargs):
+    """Configures the model for training.
+
+    Args:
+      optimizer: a Keras name ("adam", "sgd", "rmsprop", "adamw",
+        "adagrad", ...), an `hk_keras.optimizers` object, or any
+        `optax.GradientTransformation`.
+      loss: a Keras loss name, `hk_keras.losses` object or callable
+        `loss(y_true, y_pred)`; a list/dict for several outputs.
+      metrics: list of metric names/objects/callables (or per output).
+      loss_weights: scalar weights of per-output losses.
+      steps_per_execution: run this many steps in one compiled call.
+      jit_compile: must be True (steps are always compiled with jax.jit).
+      gradient_accumulation_steps: accumulate gradients over N steps
+        (optax.MultiSteps) before each update.
+      debug: check inside the step that loss and gradients are finite and
+        name the offending leaf (costs a host sync per step).
+
+    Raises:
+      ValueError: on unknown loss/optimizer/metric names or bad arguments.
+    """
+    if "weighted_metrics" in kwargs and kwargs["weighted_metrics"]:
+      raise ValueError(
+          "weighted_metrics is not supported yet: metrics already use "
+          "sample_weight. Pass the metrics through metrics=.")
+    kwargs.pop("weighted_metrics", None)
+    kwargs.pop("run_eagerly", None)
+    kwargs.pop("auto_scale_loss", None)
+    if kwargs:
+      raise TypeError(f"compile() got unexpected arguments {sorted(kwargs)}.")
+    if not jit_compile:
+      raise ValueError(
+          "jit_compile=False is not supported: hk_keras always compiles steps "
+          "with jax.jit. For step-by-step debugging use compile(debug=True) "
+          "or jax.disable_jit().")
+    if not isinstance(steps_per_execution, int) or steps_per_execution < 1:
+      raise ValueError(
+          "steps_per_execution must be a positive int. Received: "
+          f"{steps_per_execution!r}")
+    self.optimizer = optimizers_lib.get(optimizer)
+    tx = self.optimizer.build() if hasattr(self.optimizer, "build") else (
+        self.optimizer)
+    if gradient_accumulation_steps:
+      if int(gradient_accumulation_steps) < 1:
+        raise ValueError("gradient_accumulation_steps must be >= 1.")
+      import optax  # pylint: disable=g-import-not-at-top
+      tx = optax.MultiSteps(
+          tx, every_k_schedule=int(gradient_accumulation_steps)
+      ).gradient_transformation()
+    self._tx = tx
+    self._objective = Objective(loss, loss_weights, metrics,
+                                self._output_names())
+    self.steps_per_execution = steps_per_execution
+    self._debug = bool(debug)
+    self._compile_config = {
+        "optimizer": optimizer if isinstance(optimizer, str) else None,
+        "loss": loss if isinstance(loss, (str, list, dict)) else None,
+        "metrics": metrics, "loss_weights": loss_weights,
+        "steps_per_execution": steps_per_execution}
+    self._step_cache = {}
+    self._ts = None
+    self._train_mask = None
+    self._shuffle_seed = int(jax.random.randint(
+        utils.next_rng_key(), (), 0, 2**31 - 1))
+    self._strategy = _strategy.get_strategy()
+    self.compiled = True
+
+  def _output_names(self):
+    structure = getattr(self, "_outputs_struct", None)
+    if isinstance(structure, dict):
+      return list(structure)
+    if isinstance(structure, list):
+      return [t.node.layer.name for t in structure]
+    return ["output"]
+
+  def _require_compiled(self, what):
+    if not self.compiled:
+      raise RuntimeError(_NOT_COMPILED.format(what))
+
+  # -- the live train state ------------------------------------------------------
+  def _prepare(self, x, y):
+    """Builds the model and objective from one batch; makes the train state."""
+    if not self.built:
+      self._build_from_arrays(self._unpack_inputs(
+          jax.tree_util.tree_map(lambda a: a[:1], x)))
+    if self._objective.losses is None:
+      rng = jax.random.PRNGKey(0)
+      spec = jax.eval_shape(
+          lambda p, s, *a: self.apply(p, s, rng, *a, training=False)[0],
+          self.params, self.state, *self._unpack_inputs(x))
+      y_pred = jax.tree_util.tree_map(
+          lambda s: jnp.zeros(s.shape, s.dtype), spec)
+      if y is None and self._objective.loss_config is not None:
+        raise ValueError(
+            "The model was compiled with a loss, so fit/evaluate need targets: "
+            "pass y (or yield (x, y) batches).")
+      self._objective.build(y, y_pred)
+    mask = self.trainable_mask()
+    if self._ts is not None and mask != self._train_mask:
+      _layer.flush()
+      self._ts = None  # trainable flags changed: new optimizer state
+    if self._ts is None:
+      params, state = self.params, self.state
+      trainable, _ = _steps.split_trainable(params, mask)
+      # Copy every leaf: the state is donated to each step, so it must not
+      # share buffers with the layers nor with itself (optax may reuse one
+      # zeros buffer for several slots).
+      self._ts = _copy(TrainState(params, state, self._tx.init(trainable),
+                                  utils.next_rng_key(),
+                                  jnp.zeros((), jnp.int32),
+                                  _steps.init_metrics(self._objective)))
+      self._train_mask = mask
+      self._ts_version = _layer.weights_version()
+      self._step_cache = {}
+
+  def _mark_trained(self):
+    _layer.mark_dirty(self)
+
+  def _sync_to_layers(self):
+    """Writes the live train state's weights back into the layers."""
+    if self._ts is None:
+      return
+    self._set_tree("params", self._ts.params, notify=False)
+    self._set_tree("state", self._ts.state, notify=False)
+    _layer.bump_version()
+    # The layers now share the train state's buffers: the next step must not
+    # donate them, so the next _prepare copies (version check above).
+    self._ts_version = -1
+
+  def _reset_metrics_state(self):
+    self._ts = self._ts._replace(metrics=_steps.init_metrics(self._objective))
+
+  def reset_metrics(self):
+    """Resets the metrics accumulated by train_on_batch/test_on_batch."""
+    if self._ts is not None:
+      self._reset_metrics_state()
+
+  @property
+  def opt_state(self):
+    """The optimizer state of the trainable params (None before training)."""
+    return None if self._ts is None else self._ts.opt_state
+
+  # -- compiled steps ------------------------------------------------------------
+  def train_step(self, state: TrainState, data):
+    """One training step: pure `(state, (x, y, sample_weight)) -> (state, logs)`.
+
+    Override in a subclass to customise fit (see docs/customizing_fit.md);
+    use `self.apply`, `self.compute_loss`, `self.apply_gradients` and
+    `self.update_metrics` to keep the built-in behaviour you want.
+    """
+    return _steps.default_train_step(self, self._objective, self._tx,
+                                     self._train_mask, self._debug, state, data)
+
+  def test_step(self, state: TrainState, data, mask=None):
+    """One evaluation step: `(state, data) -> (state, logs)`."""
+    return _steps.default_test_step(self, self._objective, state, data, mask)
+
+  def predict_step(self, state: TrainState, x):
+    """Predictions for one batch of inputs."""
+    return _steps.default_predict_step(self, state, x)
+
+  def compute_loss(self, y, y_pred, sample_weight=None):
+    """The compiled loss (weighted sum over outputs) for custom train_step."""
+    return self._objective.compute_loss(y, y_pred, sample_weight)[0]
+
+  def apply_gradients(self, state: TrainState, grads) -> TrainState:
+    """Optimizer update of the trainable params (frozen ones untouched)."""
+    import haiku as hk  # pylint: disable=g-import-not-at-top
+    import optax  # pylint: disable=g-import-not-at-top
+    trainable, frozen = _steps.split_trainable(state.params, self._train_mask)
+    grads, _ = _steps.split_trainable(grads, self._train_mask)
+    updates, opt_state = self._tx.update(grads, state.opt_state, trainable)
+    trainable = optax.apply_updates(trainable, updates)
+    return state._replace(params=hk.data_structures.merge(trainable, frozen),
+                          opt_state=opt_state, step=state.step + 1)
+
+  def update_metrics(self, state: TrainState, loss, y, y_pred,
+                     sample_weight=None) -> TrainState:
+    """Adds one batch to the loss tracker and compiled metrics."""
+    x_size = jax.tree_util.tree_leaves(y_pred)[0].shape[0]
+    return state._replace(metrics=_steps.update_metrics(
+        self._objective, state.metrics, loss, y, y_pred, sample_weight, x_size))
+
+  def metrics_logs(self, state: TrainState):
+    """Current metric results as a dict of scalars (inside a step)."""
+    return _steps.results(self._objective, state.metrics)
+
+  def _compiled(self, key, make):
+    fn = self._step_cache.get(key)
+    if fn is None:
+      fn = self._step_cache[key] = make()
+    return fn
+
+  def _train_fn(self, batch_size, num_steps, indexed=True):
+    def make():
+      step = self.train_step
+      if num_steps > 1:
+        fn = (_steps.indexed_scan(step, batch_size, num_steps) if indexed
+              else _steps.scan_steps(step))
+      else:
+        fn = _steps.indexed(step, batch_size) if indexed else step
+      if self._debug:
+        fn = _steps.with_checks(fn)
+      return self._strategy.compile(fn, donate_state=True)
+    return self._compiled(("train", batch_size, num_steps, indexed), make)
+
+  def _run_train(self, fn, *args):
+    if self._ts_version != _layer.weights_version():
+      # The layers were written (set_weights, load) or share our buffers
+      # after a read: train on fresh copies, never donate shared arrays.
+      self._ts = self._ts._replace(params=_copy(self.params),
+                                   state=_copy(self.state))
+      self._ts_version = _layer.weights_version()
+    if self._debug:
+      err, (self._ts, logs) = fn(self._ts, *args)
+      err.throw()
+    else:
+      self._ts, logs = fn(self._ts, *args)
+    return logs
+
+  def _eval_fn(self, batch_size):
+    def make():
+      def run(state, data, index, mask, start):
+        idx = jax.lax.dynamic_slice_in_dim(index, start, batch_size)
+        m = jax.lax.dynamic_slice_in_dim(mask, start, batch_size)
+        return self.test_step(state, _steps.gather(data, idx), m)
+      return self._strategy.compile(run, donate_state=False)
+    return self._compiled(("eval", batch_size), make)
+
+  def _predict_fn(self, batch_size):
+    def make():
+      def run(state, data, index, start):
+        idx = jax.lax.dynamic_slice_in_dim(index, start, batch_size)
+        return self.predict_step(state, _steps.gather(data, idx))
+      return self._strategy.compile(run, donate_state=False)
+    return self._compiled(("predict", batch_size), make)
+
+  # -- fit -----------------------------------------------------------------------
+  def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto",
+          callbacks=None, validation_split=0.0, validation_data=None,
+          shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
+          steps_per_epoch=None, validation_steps=None,
+          validation_batch_size=None, validation_freq=1):
+    """Trains the model (Keras 3 semantics); returns a `History`.
+
+    Raises:
+      RuntimeError: if the model is not compiled.
+      ValueError: on inconsistent data (sizes, shapes) or arguments.
+    """
+    self._require_compiled("fit")
+    if x is None:
+      raise ValueError("fit() needs training data: pass x (and y).")
+    if _data.is_array_data(x):
+      train = _data.ArrayData(x, y, sample_weight)
+      if class_weight is not None:
+        train.sample_weight = _data.class_weight_to_sample_weight(
+            train.y, class_weight, train.sample_weight)
+      if validation_split and validation_data is None:
+        train, val = train.split(validation_split)
+        validation_data = (val.x, val.y, val.sample_weight)
+      batch_size = batch_size or 32
+      source = None
+    else:
+      if y is not None:
+        raise ValueError(
+            "When x is a generator or iterable it must yield (x, y) batches; "
+            "do not pass y separately.")
+      if validation_split:
+        raise ValueError(
+            "validation_split is only supported for array inputs; pass "
+            "validation_data for generators.")
+      if class_weight is not None:
+        raise ValueError("class_weight is only supported for array inputs.")
+      train, source = None, _data.IterableData(x, steps_per_epoch)
+    verbose = 1 if verbose == "auto" else verbose
+    history = callbacks_lib.History()
+    cb_list = [history] + list(callbacks or [])
+    if verbose:
+      cb_list.append(callbacks_lib.ProgbarLogger(verbose=verbose))
+    steps = None
+    if train is not None:
+      steps = math.ceil(train.num_samples / batch_size)
+      if steps_per_epoch:
+        steps = min(steps, steps_per_epoch)
+    elif steps_per_epoch:
+      steps = steps_per_epoch
+    cbs = callbacks_lib.CallbackList(
+        cb_list, self, {"epochs": epochs, "steps": steps, "verbose": verbose})
+    self.stop_training = False
+    self.history = history
+
+    data_dev = None
+    if train is not None:
+      self._prepare(train.x, train.y)
+      data_dev = self._strategy.put(train.tree)
+    cbs.on_train_begin()
+    for epoch in range(initial_epoch, epochs):
+      cbs.on_epoch_begin(epoch)
+      if self._ts is not None:
+        self._reset_metrics_state()
+      if train is not None:
+        logs = self._fit_epoch_arrays(train, data_dev, batch_size, epoch,
+                                      shuffle, steps_per_epoch, cbs)
+      else:
+        logs = self._fit_epoch_iterable(source, cbs)
+      if logs is None:
+        break
+      epoch_logs = {k: float(v) for k, v in
+                    self._strategy.fetch(logs).items()}
+      if validation_data is not None and (epoch + 1) % validation_freq == 0:
+        val_logs = self._evaluate_logs(
+            validation_data, validation_batch_size or batch_size or 32,
+            validation_steps)
+        epoch_logs.update({"val_" + k: v for k, v in val_logs.items()})
+      self._mark_trained()
+      cbs.on_epoch_end(epoch, epoch_logs)
+      if self.stop_training:
+        break
+    self._mark_trained()
+    cbs.on_train_end()
+    return history
+
+  def _fit_epoch_arrays(self, train, data_dev, batch_size, epoch, shuffle,
+                        steps_per_epoch, cbs):
+    n = train.num_samples
+    if shuffle:
+      perm = np.random.default_rng([self._shuffle_seed, epoch]).permutation(n)
+    else:
+      perm = np.arange(n)
+    perm = self._strategy.put(perm.astype(np.int32))
+    full, rem = divmod(n, batch_size)
+    total = full + (1 if rem else 0)
+    if steps_per_epoch:
+      total = min(total, steps_per_epoch)
+      full = min(full, total)
+      rem = rem if total > full else 0
+    k = self.steps_per_execution
+    hooks = cbs.wants_batch_hooks("train")
+    logs, i = None, 0
+    while i < full:
+      if k > 1 and full - i >= k:
+        logs = self._run_train(self._train_fn(batch_size, k), data_dev, perm,
+                               i * batch_size)
+        i += k
+      else:
+        logs = self._run_train(self._train_fn(batch_size, 1), data_dev, perm,
+                               i * batch_size)
+        i += 1
+      if hooks:
+        cbs.on_train_batch_end(i - 1, _LazyLogs(logs))
+        if self.stop_training:
+          return logs
+    if rem:
+      logs = self._run_train(self._train_fn(rem, 1), data_dev, perm,
+                             full * batch_size)
+      if hooks:
+        cbs.on_train_batch_end(full, _LazyLogs(logs))
+    return logs
+
+  def _fit_epoch_iterable(self, source, cbs):
+    hooks = cbs.wants_batch_hooks("train")
+    logs, index = None, 0
+    for batch in _data.prefetch(source.epoch(), self._strategy.put):
+      if self._ts is None or self._objective.losses is None:
+        self._prepare(batch[0], batch[1])
+        self._reset_metrics_state()
+      if hooks:
+        cbs.on_train_batch_begin(index)
+      logs = self._run_train(self._train_fn(None, 1, indexed=False), batch)
+      if hooks:
+        cbs.on_train_batch_end(index, _LazyLogs(logs))
+      index += 1
+      if self.stop_training:
+        break
+    return logs
+
+  # -- evaluate --------------------------------------------------------------------
+  def _evaluate_logs(self, data, batch_size, steps=None, callbacks=None):
+    if isinstance(data, tuple) and _data.is_array_data(data[0]):
+      arrays = _data.ArrayData(*data)
+      self._prepare(arrays.x, arrays.y)
+      return self._evaluate_arrays(arrays, batch_size, steps, callbacks)
+    if isinstance(data, (list, dict)) or not _data.is_array_data(data):
+      return self._evaluate_iterable(_data.IterableData(data, steps))
+    raise ValueError("validation_data must be a tuple (x_val, y_val) or "
+                     "(x_val, y_val, sample_weight), or a generator.")
+
+  def _evaluate_arrays(self, arrays, batch_size, steps=None, cbs=None):
+    n = arrays.num_samples
+    num_batches = math.ceil(n / batch_size)
+    if steps:
+      num_batches = min(num_batches, steps)
+    padded = num_batches * batch_size
+    index = np.arange(padded) % n
+    mask = (np.arange(padded) < min(n, padded)).astype(np.float32)
+    put = self._strategy.put
+    data_dev, index, mask = put(arrays.tree), put(index.astype(np.int32)), put(
+        mask)
+    state = self._ts._replace(metrics=_steps.init_metrics(self._objective))
+    fn = self._eval_fn(batch_size)
+    hooks = cbs is not None and cbs.wants_batch_hooks("test")
+    logs = None
+    for b in range(num_batches):
+      state, logs = fn(state, data_dev, index, mask, b * batch_size)
+      if hooks:
+        cbs.on_test_batch_end(b, _LazyLogs(logs))
+    return {k: float(v) for k, v in self._strategy.fetch(logs).items()}
+
+  def _evaluate_iterable(self, source):
+    state, logs = None, None
+    for batch in _data.prefetch(source.epoch(), self._strategy.put):
+      if state is None:
+        self._prepare(batch[0], batch[1])
+        state = self._ts._replace(metrics=_steps.init_metrics(self._objective))
+        fn = self._strategy.compile(
+            lambda s, b: self.test_step(s, b), donate_state=False)
+      state, logs = fn(state, batch)
+    if logs is None:
+      raise ValueError("The evaluation data yielded no batches.")
+    return {k: float(v) for k, v in self._strategy.fetch(logs).items()}
+
+  def evaluate(self, x=None, y=None, batch_size=None, verbose="auto",
+               sample_weight=None, steps=None, callbacks=None,
+               return_dict=False):
+    """Loss and metrics on data; a scalar, a list or (return_dict) a dict."""
+    self._require_compiled("evaluate")
+    cbs = callbacks_lib.CallbackList(list(callbacks or []), self,
+                                     {"steps": steps, "verbose": verbose})
+    cbs.on_test_begin()
+    if _data.is_array_data(x):
+      arrays = _data.ArrayData(x, y, sample_weight)
+      self._prepare(arrays.x, arrays.y)
+      logs = self._evaluate_arrays(arrays, batch_size or 32, steps, cbs)
+    else:
+      logs = self._evaluate_iterable(_data.IterableData(x, steps))
+    cbs.on_test_end(logs)
+    if verbose and verbose != "auto" or verbose == "auto":
+      if verbose:
+        print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
+    return _format_logs(logs, return_dict)
+
+  # -- predict -----------------------------------------------------------------------
+  def predict(self, x, batch_size=None, verbose="auto", steps=None,
+              callbacks=None):
+    """Predictions as NumPy arrays, exactly one row per input row."""
+    if _data.is_array_data(x):
+      arrays = _data.ArrayData(x)
+      if not self.built:
+        self._build_from_arrays(self._unpack_inputs(
+            jax.tree_util.tree_map(lambda a: a[:1], arrays.x)))
+      batch_size = batch_size or 32
+      n = arrays.num_samples
+      num_batches = math.ceil(n / batch_size)
+      if steps:
+        num_batches = min(num_batches, steps)
+      index = (np.arange(num_batches * batch_size) % n).astype(np.int32)
+      put = self._strategy.put
+      data_dev, index = put(arrays.x), put(index)
+      state = self._inference_state()
+      fn = self._predict_fn(batch_size)
+      outs = [fn(state, data_dev, index, b * batch_size)
+              for b in range(num_batches)]
+      rows = min(n, num_batches * batch_size)
+      out = jax.tree_util.tree_map(
+          lambda *b: np.asarray(jnp.concatenate(b, axis=0))[:rows], *outs)
+      return out
+    outs = []
+    source = _data.IterableData(x, steps)
+    fn = None
+    for batch in _data.prefetch(source.epoch(), self._strategy.put):
+      if not self.built:
+        self._build_from_arrays(self._unpack_inputs(
+            jax.tree_util.tree_map(lambda a: a[:1], batch[0])))
+      if fn is None:
+        state = self._inference_state()
+        fn = jax.jit(self.predict_step)
+      outs.append(fn(state, batch[0]))
+    return jax.tree_util.tree_map(
+        lambda *b: np.asarray(jnp.concatenate(b, axis=0)), *outs)
+
+  def _inference_state(self):
+    if self._ts is not None and self._ts_version == _layer.weights_version():
+      return self._ts
+    return TrainState(self.params, self.state, None, jax.random.PRNGKey(0),
+                      jnp.zeros((), jnp.int32), None)
+
+  # -- on_batch ------------------------------------------------------------------------
+  def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
+                     return_dict=False):
+    """One optimizer step on one batch; metrics accumulate until
+    `reset_metrics()`."""
+    self._require_compiled("train_on_batch")
+    batch = _data.ArrayData(x, y, sample_weight)
+    if class_weight is not None:
+      batch.sample_weight = _data.class_weight_to_sample_weight(
+          batch.y, class_weight, batch.sample_weight)
+    self._prepare(batch.x, batch.y)
+    logs = self._run_train(self._train_fn(None, 1, indexed=False),
+                           self._strategy.put(batch.tree))
+    self._mark_trained()
+    return _format_logs({k: float(v) for k, v in logs.items()}, return_dict)
+
+  def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+    """Loss and metrics on one batch."""
+    self._require_compiled("test_on_batch")
+    batch = _data.ArrayData(x, y, sample_weight)
+    self._prepare(batch.x, batch.y)
+    state = self._ts._replace(metrics=_steps.init_metrics(self._objective))
+    fn = self._compiled(("test_on_batch",), lambda: self._strategy.compile(
+        lambda s, b: self.test_step(s, b), donate_state=False))
+    _, logs = fn(state, self._strategy.put(batch.tree))
+    return _format_logs({k: float(v) for k, v in logs.items()}, return_dict)
+
+  def predict_on_batch(self, x):
+    """Predictions for one batch, as NumPy arrays."""
+    arrays = _data.ArrayData(x)
+    if not self.built:
+      self._build_from_arrays(self._unpack_inputs(arrays.x))
+    out = jax.jit(self.predict_step)(self._inference_state(), arrays.x)
+    return jax.tree_util.tree_map(np.asarray, out)
+
+
+def _format_logs(logs, return_dict):
+  if return_dict:
+    return dict(logs)
+  values = list(logs.values())
+  return values[0] if len(values) == 1 else values
