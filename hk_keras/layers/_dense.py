@@ -52,7 +52,9 @@ class Dense(Layer):
   def call(self, inputs):
     x = jnp.matmul(inputs, self.kernel.astype(inputs.dtype))
     if self.use_bias:
-      x = x + self.bias.astype(inputs.dtype)
+      # Same-rank bias, so Dense also runs under jax_numpy_rank_promotion="raise".
+      bias = self.bias.astype(inputs.dtype)
+      x = x + jnp.reshape(bias, (1,) * (x.ndim - 1) + bias.shape)
     return self.activation(x)
 
   def get_config(self):
