@@ -12,7 +12,13 @@ import pytest
 
 from hk_keras import activations
 
-jax.config.update("jax_numpy_rank_promotion", "raise")
+
+@pytest.fixture(autouse=True)
+def _strict_rank_promotion():
+  """Strict numerics for this module's tests only: a global config update at
+  import time would also apply to every other test file in the session."""
+  with jax.numpy_rank_promotion("raise"):
+    yield
 
 _X = np.random.default_rng(0).normal(scale=4.0, size=(3, 5, 7)).astype(
     np.float32)

@@ -15,7 +15,13 @@ import pytest
 
 from hk_keras import initializers as I
 
-jax.config.update("jax_numpy_rank_promotion", "raise")
+
+@pytest.fixture(autouse=True)
+def _strict_rank_promotion():
+  """Strict numerics for this module's tests only: a global config update at
+  import time would also apply to every other test file in the session."""
+  with jax.numpy_rank_promotion("raise"):
+    yield
 
 
 def _sample(init, shape, seed=0, dtype=jnp.float32):
