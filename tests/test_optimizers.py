@@ -14,7 +14,14 @@ import pytest
 
 from hk_keras import optimizers as O
 
-jax.config.update("jax_numpy_rank_promotion", "raise")
+
+@pytest.fixture(autouse=True)
+def _strict_rank_promotion():
+  """Strict numerics for this module's tests only (a global config update
+  would leak into every other test file of the session)."""
+  with jax.numpy_rank_promotion("raise"):
+    yield
+
 
 _RNG = np.random.default_rng(0)
 _PARAMS = {"kernel": _RNG.normal(size=(3, 4)).astype(np.float32),
