@@ -276,11 +276,14 @@ class Layer:
   # -- standalone use (a layer called on arrays outside any model) ------------
   def _eager_call(self, args, kwargs):
     if self._standalone is None:
+      # Init once even when a model already built this layer: it records
+      # which weights a standalone call reads, and _adopt keeps the values
+      # the layer already holds.
       self._standalone = _standalone_transform(self)
-    transformed = self._standalone
-    if self._variables is None:
-      params, state = transformed.init(utils.next_rng_key(), *args, **kwargs)
+      params, state = self._standalone.init(utils.next_rng_key(), *args,
+                                            **kwargs)
       _adopt(self._standalone_records, params, state)
+    transformed = self._standalone
     params, state = _collect(self._standalone_records)
     out, _ = transformed.apply(params, state, utils.next_rng_key(), *args,
                                **kwargs)
