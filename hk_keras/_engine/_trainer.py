@@ -72,8 +72,19 @@ class Trainer:
   """Training methods of `Model` (Keras 3 semantics)."""
 
   _ts: Optional[TrainState] = None
+  _strategy_obj = None
   compiled = False
   stop_training = False
+
+  @property
+  def _strategy(self):
+    if self._strategy_obj is None:
+      self._strategy_obj = _strategy.get_strategy()
+    return self._strategy_obj
+
+  @_strategy.setter
+  def _strategy(self, value):
+    self._strategy_obj = value
 
   # -- compile -----------------------------------------------------------------
   def compile(self, optimizer="rmsprop", loss=None, metrics=None,
@@ -266,6 +277,8 @@ class Trainer:
     return _steps.results(self._objective, state.metrics)
 
   def _compiled(self, key, make):
+    if "_step_cache" not in self.__dict__:
+      self._step_cache = {}
     fn = self._step_cache.get(key)
     if fn is None:
       fn = self._step_cache[key] = make()
