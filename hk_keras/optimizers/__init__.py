@@ -16,6 +16,7 @@ optimizer is expected.
 >>> params = optax.apply_updates(params, updates)
 """
 
+from . import schedules
 from ._adadelta import Adadelta
 from ._adagrad import Adagrad
 from ._adam import Adam, AdamW
@@ -48,6 +49,7 @@ __all__ = [
     "get_learning_rate",
     "keras_clip",
     "keras_weight_decay",
+    "schedules",
     "serialize",
     "set_learning_rate",
 ]

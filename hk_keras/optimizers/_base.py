@@ -6,6 +6,7 @@ from typing import Any, Callable, Dict, Optional, Union
 import jax.numpy as jnp
 import optax
 
+from . import schedules
 from ._transforms import keras_clip, keras_weight_decay, unscale_loss
 
 LearningRate = Union[float, Callable[[Any], Any]]
@@ -13,9 +14,11 @@ LearningRate = Union[float, Callable[[Any], Any]]
 _SCHEDULE_CONFIG_HINT = (
     "A learning-rate schedule given as a plain function (for example an "
     "optax schedule) is a closure and has no config, so the optimizer cannot "
-    "be saved as config. Use a float learning rate, or a schedule object with "
-    "a `get_config()` method (and register its class when loading), or keep "
-    "the optimizer out of the saved config and pass it again when loading.")
+    "be saved as config. Use a float learning rate or an "
+    "hk_keras.optimizers.schedules class (or a LearningRateSchedule subclass "
+    "with `get_config()`, passed back through `custom_objects` when "
+    "loading), or keep the optimizer out of the saved config and pass it "
+    "again when loading.")
 
 
 def _snake_case(name: str) -> str:
@@ -202,12 +205,11 @@ class Optimizer:
     """
     learning_rate = self.learning_rate
     if callable(learning_rate):
-      if not hasattr(learning_rate, "get_config"):
+      if not callable(getattr(learning_rate, "get_config", None)):
         raise ValueError(
             f"Cannot serialize {type(self).__name__}: its learning rate "
             f"{learning_rate!r} has no config. {_SCHEDULE_CONFIG_HINT}")
-      learning_rate = {"class_name": type(learning_rate).__name__,
-                       "config": learning_rate.get_config()}
+      learning_rate = schedules.serialize(learning_rate)
     return {
         "name": self.name,
         "learning_rate": learning_rate,
@@ -229,22 +231,18 @@ class Optimizer:
                   ) -> "Optimizer":
     """Builds an optimizer from `get_config`'s output.
 
-    A learning-rate schedule saved as `{"class_name", "config"}` is rebuilt
-    from `custom_objects` (mapping its class name to the class).
+    A saved learning-rate schedule is rebuilt with
+    `schedules.deserialize` (built-in schedules, or classes from
+    `custom_objects`).
 
     Raises:
-      ValueError: If a saved schedule class is not in `custom_objects`.
+      ValueError: If a saved schedule class is unknown.
     """
     config = dict(config)
     lr = config.get("learning_rate")
     if isinstance(lr, dict):
-      schedule_cls = (custom_objects or {}).get(lr.get("class_name"))
-      if schedule_cls is None:
-        raise ValueError(
-            f"Cannot rebuild the learning-rate schedule {lr.get('class_name')!r}"
-            " of this optimizer: pass its class in "
-            "`custom_objects={class_name: cls}`.")
-      config["learning_rate"] = schedule_cls.from_config(lr.get("config", {}))
+      config["learning_rate"] = schedules.deserialize(
+          lr, custom_objects=custom_objects)
     return cls(**config)
 
   def __repr__(self) -> str:
