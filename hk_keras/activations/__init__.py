@@ -4,6 +4,7 @@ Each function takes an array and returns an array of the same shape; they
 are safe to use inside `jax.jit` and Haiku transforms. `get` turns a Keras
 name into a function and `serialize` does the reverse for configs.
 
+>>> import jax.numpy as jnp
 >>> from hk_keras import activations
 >>> activations.get("relu")(jnp.array([-1., 2.]))
 Array([0., 2.], dtype=float32)

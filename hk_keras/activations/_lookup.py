@@ -109,7 +109,8 @@ def get(identifier: Any,
     TypeError: If the identifier is neither None, a string, a dict nor a
       callable.
 
-  >>> get("relu") is relu
+  >>> from hk_keras import activations
+  >>> get("relu") is activations.relu
   True
   >>> get(None)(3.0)
   3.0
@@ -153,7 +154,8 @@ def serialize(activation: Activation) -> str:
   Raises:
     ValueError: If `activation` is neither built in nor registered.
 
-  >>> serialize(relu)
+  >>> from hk_keras import activations
+  >>> serialize(activations.relu)
   'relu'
   """
   if activation is None:
@@ -191,7 +193,8 @@ def deserialize(config: Any,
   Raises:
     ValueError: If the name is unknown or the dict has no string `"config"`.
 
-  >>> deserialize("tanh") is tanh
+  >>> from hk_keras import activations
+  >>> deserialize("tanh") is activations.tanh
   True
   """
   if isinstance(config, dict):

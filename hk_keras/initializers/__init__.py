@@ -5,6 +5,7 @@ uses, so it can be passed straight to `hk.get_parameter`. Random ones draw
 their key from `hk.next_rng_key()` unless built with an integer `seed`.
 
 >>> import haiku as hk
+>>> import jax
 >>> from hk_keras import initializers
 >>> def f():
 ...   return hk.get_parameter("w", (3, 4), init=initializers.get("glorot_uniform"))

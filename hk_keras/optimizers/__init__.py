@@ -7,6 +7,7 @@ optimizer state, where `get_learning_rate` / `set_learning_rate` read and
 change it without recompiling. Any optax transform is accepted wherever an
 optimizer is expected.
 
+>>> import jax.numpy as jnp
 >>> import optax
 >>> from hk_keras import optimizers
 >>> opt = optimizers.get("adam")

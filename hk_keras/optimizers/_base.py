@@ -146,7 +146,9 @@ class Optimizer:
     Returns:
       An `optax.GradientTransformationExtraArgs` (cached per configuration).
 
+    >>> import jax.numpy as jnp
     >>> import optax
+    >>> from hk_keras.optimizers import SGD
     >>> tx = SGD(learning_rate=0.1).build()
     >>> params = {"w": jnp.ones(2)}
     >>> updates, _ = tx.update({"w": jnp.ones(2)}, tx.init(params), params)
@@ -200,6 +202,7 @@ class Optimizer:
     Raises:
       ValueError: If the learning rate is a schedule without `get_config`.
 
+    >>> from hk_keras.optimizers import Adam
     >>> Adam().get_config()["learning_rate"]
     0.001
     """

@@ -82,7 +82,7 @@ class CosineDecay(LearningRateSchedule):
   Raises:
     ValueError: If `decay_steps` is not positive.
 
-  >>> float(CosineDecay(1.0, 10)(5))
+  >>> round(float(CosineDecay(1.0, 10)(5)), 6)
   0.5
   """
 

@@ -24,7 +24,7 @@ class ExponentialDecay(LearningRateSchedule):
   Raises:
     ValueError: If `decay_steps` is not positive.
 
-  >>> float(ExponentialDecay(0.1, 10, 0.5)(20))
+  >>> round(float(ExponentialDecay(0.1, 10, 0.5)(20)), 6)
   0.025
   """
 
