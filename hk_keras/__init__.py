@@ -2,17 +2,23 @@
 
 Keras-style `Layer`, `Sequential` and `Model` are thin facades; underneath,
 every model is one `hk.transform_with_state` (`model.init`, `model.apply`,
-`model.transformed`).
+`model.transformed`), and `fit` runs pure jitted steps over one train state.
 """
 from . import activations
+from . import callbacks
+from . import datasets
 from . import initializers
 from . import layers
+from . import losses
+from . import metrics
 from . import models
+from . import optimizers
 from . import utils
 from .layers import Input
 from .models import Model, Sequential
 
 __version__ = "0.1.0"
 
-__all__ = ["Input", "Model", "Sequential", "activations", "initializers",
-           "layers", "models", "utils"]
+__all__ = ["Input", "Model", "Sequential", "activations", "callbacks",
+           "datasets", "initializers", "layers", "losses", "metrics", "models",
+           "optimizers", "utils"]

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 from .. import losses as losses_lib
 
 _ACCURACY = ("accuracy", "acc")
-_CROSSENTROPY = ("crossentropy", "ce")
+_CROSSENTROPY = ("crossentropy", "ce")  # resolved from shapes, like accuracy
 
 
 class CompiledMetric(NamedTuple):
@@ -60,26 +60,6 @@ def _per_output(config, names, what):
           "dict keyed by output name.")
     return list(config)
   return [config] * len(names)
-
-
-def _resolve_metric_name(identifier, loss, y_true, y_pred):
-  """Keras's rule for "accuracy" and "crossentropy"."""
-  from .. import metrics as metrics_lib
-  binary = y_pred.ndim <= 1 or y_pred.shape[-1] == 1 or isinstance(
-      loss, losses_lib.BinaryCrossentropy)
-  sparse = (y_true.ndim < y_pred.ndim or
-            (y_true.shape[-1] == 1 and y_pred.shape[-1] > 1) or
-            isinstance(loss, losses_lib.SparseCategoricalCrossentropy))
-  if identifier in _ACCURACY:
-    kind = ("binary_accuracy" if binary else
-            "sparse_categorical_accuracy" if sparse else "categorical_accuracy")
-  else:
-    kind = ("binary_crossentropy" if binary else
-            "sparse_categorical_crossentropy" if sparse else
-            "categorical_crossentropy")
-  metric = metrics_lib.get(kind)
-  metric.name = identifier
-  return metric
 
 
 class Objective:
@@ -144,10 +124,9 @@ class Objective:
     compiled = []
     for i, group in enumerate(groups):
       for identifier in group or []:
-        if isinstance(identifier, str) and identifier in _ACCURACY + _CROSSENTROPY:
-          metric = _resolve_metric_name(identifier, self.losses[i], ys[i], ps[i])
-        else:
-          metric = metrics_lib.get(identifier)
+        metric = metrics_lib.resolve_metric(
+            identifier, tuple(ys[i].shape), tuple(ps[i].shape),
+            loss=self.losses[i])
         name = metric.name
         if self.multi_output:
           name = f"{self.output_names[i]}_{name}"

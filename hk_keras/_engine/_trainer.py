@@ -40,7 +40,7 @@ class _LazyLogs(dict):
 
   def _fill(self):
     if self._device is not None:
-      super().update({k: float(v) for k, v in self._device.items()})
+      super().update(_ordered(self._device, ["loss"]))
       self._device = None
 
   def __getitem__(self, k):
@@ -164,6 +164,10 @@ class Trainer:
       return [t.node.layer.name for t in structure]
     return ["output"]
 
+  def _host_logs(self, logs):
+    names = ["loss"] + [m.log_name for m in self._objective.metrics or []]
+    return _ordered(self._strategy.fetch(logs), names)
+
   def _require_compiled(self, what):
     if not self.compiled:
       raise RuntimeError(_NOT_COMPILED.format(what))
@@ -196,13 +200,25 @@ class Trainer:
       # Copy every leaf: the state is donated to each step, so it must not
       # share buffers with the layers nor with itself (optax may reuse one
       # zeros buffer for several slots).
-      self._ts = _copy(TrainState(params, state, self._tx.init(trainable),
-                                  utils.next_rng_key(),
-                                  jnp.zeros((), jnp.int32),
-                                  _steps.init_metrics(self._objective)))
+      self._ts = self._place(TrainState(
+          params, state, self._tx.init(trainable), utils.next_rng_key(),
+          jnp.zeros((), jnp.int32), _steps.init_metrics(self._objective)))
       self._train_mask = mask
       self._ts_version = _layer.weights_version()
       self._step_cache = {}
+
+  def _place(self, tree):
+    """Fresh copies of `tree` placed (committed) where the steps run.
+
+    Copies keep donation from freeing arrays the layers hold; placing every
+    train state the same way keeps jit's cache key (which includes where
+    arguments are committed) stable, so re-fitting never recompiles.
+    """
+    return self._strategy.put(_copy(tree))
+
+  def _reset_metrics_state(self):
+    self._ts = self._ts._replace(
+        metrics=self._strategy.put(_steps.init_metrics(self._objective)))
 
   def _mark_trained(self):
     _layer.mark_dirty(self)
@@ -217,9 +233,6 @@ class Trainer:
     # The layers now share the train state's buffers: the next step must not
     # donate them, so the next _prepare copies (version check above).
     self._ts_version = -1
-
-  def _reset_metrics_state(self):
-    self._ts = self._ts._replace(metrics=_steps.init_metrics(self._objective))
 
   def reset_metrics(self):
     """Resets the metrics accumulated by train_on_batch/test_on_batch."""
@@ -301,8 +314,8 @@ class Trainer:
     if self._ts_version != _layer.weights_version():
       # The layers were written (set_weights, load) or share our buffers
       # after a read: train on fresh copies, never donate shared arrays.
-      self._ts = self._ts._replace(params=_copy(self.params),
-                                   state=_copy(self.state))
+      self._ts = self._ts._replace(params=self._place(self.params),
+                                   state=self._place(self.state))
       self._ts_version = _layer.weights_version()
     if self._debug:
       err, (self._ts, logs) = fn(self._ts, *args)
@@ -398,8 +411,7 @@ class Trainer:
         logs = self._fit_epoch_iterable(source, cbs)
       if logs is None:
         break
-      epoch_logs = {k: float(v) for k, v in
-                    self._strategy.fetch(logs).items()}
+      epoch_logs = self._host_logs(logs)
       if validation_data is not None and (epoch + 1) % validation_freq == 0:
         val_logs = self._evaluate_logs(
             validation_data, validation_batch_size or batch_size or 32,
@@ -497,7 +509,7 @@ class Trainer:
       state, logs = fn(state, data_dev, index, mask, b * batch_size)
       if hooks:
         cbs.on_test_batch_end(b, _LazyLogs(logs))
-    return {k: float(v) for k, v in self._strategy.fetch(logs).items()}
+    return self._host_logs(logs)
 
   def _evaluate_iterable(self, source):
     state, logs = None, None
@@ -510,7 +522,7 @@ class Trainer:
       state, logs = fn(state, batch)
     if logs is None:
       raise ValueError("The evaluation data yielded no batches.")
-    return {k: float(v) for k, v in self._strategy.fetch(logs).items()}
+    return self._host_logs(logs)
 
   def evaluate(self, x=None, y=None, batch_size=None, verbose="auto",
                sample_weight=None, steps=None, callbacks=None,
@@ -591,7 +603,7 @@ class Trainer:
     logs = self._run_train(self._train_fn(None, 1, indexed=False),
                            self._strategy.put(batch.tree))
     self._mark_trained()
-    return _format_logs({k: float(v) for k, v in logs.items()}, return_dict)
+    return _format_logs(self._host_logs(logs), return_dict)
 
   def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
     """Loss and metrics on one batch."""
@@ -602,7 +614,7 @@ class Trainer:
     fn = self._compiled(("test_on_batch",), lambda: self._strategy.compile(
         lambda s, b: self.test_step(s, b), donate_state=False))
     _, logs = fn(state, self._strategy.put(batch.tree))
-    return _format_logs({k: float(v) for k, v in logs.items()}, return_dict)
+    return _format_logs(self._host_logs(logs), return_dict)
 
   def predict_on_batch(self, x):
     """Predictions for one batch, as NumPy arrays."""
@@ -611,6 +623,14 @@ class Trainer:
       self._build_from_arrays(self._unpack_inputs(arrays.x))
     out = jax.jit(self.predict_step)(self._inference_state(), arrays.x)
     return jax.tree_util.tree_map(np.asarray, out)
+
+
+def _ordered(logs, names):
+  """Host floats in Keras's order ("loss", then metrics as compiled); jit
+  returns dicts with sorted keys."""
+  logs = {k: float(v) for k, v in logs.items()}
+  order = [n for n in names if n in logs] + sorted(set(logs) - set(names))
+  return {k: logs[k] for k in order}
 
 
 def _format_logs(logs, return_dict):

@@ -59,8 +59,12 @@ class ProgbarLogger(Callback):
     timing = (f" {elapsed:.0f}s {per_step * 1e3:.0f}ms/step" if final else
               f" {elapsed:.0f}s")
     items = "".join(f" - {k}: {_fmt(v)}" for k, v in (logs or {}).items())
-    end = "\n" if final else ""
-    self.stream.write(f"\r{head}{timing}{items}\x1b[K{end}")
+    if self.verbose == 2:
+      self.stream.write(f"{seen}/{steps or seen} -{timing}{items}\n")
+    else:
+      clear = "\x1b[K" if getattr(self.stream, "isatty", lambda: False)() else ""
+      end = "\n" if final else ""
+      self.stream.write(f"\r{head}{timing}{items}{clear}{end}")
     self.stream.flush()
 
   def on_epoch_end(self, epoch, logs=None):
