@@ -200,3 +200,11 @@ def test_model_inputs_must_come_from_input():
     hk_keras.Model(h, layers.Dense(1)(h))
   with pytest.raises(ValueError, match="outputs must be tensors"):
     hk_keras.Model(x, np.zeros((1, 3)))
+
+
+def test_python_arguments_of_a_layer_call_stay_python_values():
+  # training=True is recorded with the call and used in every later run.
+  x = hk_keras.Input((50,))
+  model = hk_keras.Model(x, layers.Dropout(0.5)(x, training=True))
+  out = np.asarray(model(np.ones((2, 50), np.float32)))
+  assert set(np.unique(out)) == {0.0, 2.0}

@@ -172,13 +172,22 @@ def infer_output_spec(layer, args, kwargs):
   transformed = hk.transform_with_state(run)
 
   def abstract(size):
-    a = _concrete(args, size)
-    k = _concrete(kwargs, size)
-    def f(rng, a, k):
+    # Only the symbolic inputs are traced; everything else in the call
+    # (training=True, axis=-1, constant arrays) stays a Python value.
+    leaves, treedef = jax.tree_util.tree_flatten(
+        (_concrete(args, size), _concrete(kwargs, size)))
+    symbolic = [i for i, l in enumerate(leaves)
+                if isinstance(l, jax.ShapeDtypeStruct)]
+    def f(rng, traced):
+      full = list(leaves)
+      for i, value in zip(symbolic, traced):
+        full[i] = value
+      a, k = jax.tree_util.tree_unflatten(treedef, full)
       params, state = transformed.init(rng, *a, **k)
       out, _ = transformed.apply(params, state, rng, *a, **k)
       return out
-    return jax.eval_shape(f, jax.random.PRNGKey(0), a, k)
+    return jax.eval_shape(f, jax.random.PRNGKey(0),
+                          [leaves[i] for i in symbolic])
 
   outs = [abstract(size) for size in _DUMMY_SIZES]
   def merge(a, b):
