@@ -145,3 +145,12 @@ def test_layers_and_get_layer():
   assert [l.name for l in model.layers] == ["hidden", "head"]
   assert model.get_layer("head") is model.layers[1]
   assert model.get_layer(index=0).name == "hidden"
+
+
+def test_model_as_first_layer_gives_the_input_shape():
+  i = hk_keras.Input((4,))
+  base = hk_keras.Model(i, layers.Dense(3)(i))
+  model = hk_keras.Sequential([base, layers.Dense(1)])
+  assert model.built
+  assert [w.shape for w in model.get_weights()] == [(4, 3), (3,), (3, 1), (1,)]
+  chex.assert_shape(model(_x(2, 4)), (2, 1))

@@ -53,10 +53,14 @@ class Sequential(Model):
           f"Received: {layer!r} of type {type(layer).__name__}.")
     if any(layer is l for l in self._tracked_layers):
       raise ValueError(f"Layer {layer.name!r} is already in this Sequential.")
-    if not self._tracked_layers and self._input_spec is None and (
-        layer._declared_input_shape is not None):
-      self._input_spec = _input.ShapeSpec(
-          (None,) + tuple(layer._declared_input_shape), "float32")
+    if not self._tracked_layers and self._input_spec is None:
+      if layer._declared_input_shape is not None:
+        self._input_spec = _input.ShapeSpec(
+            (None,) + tuple(layer._declared_input_shape), "float32")
+      elif isinstance(getattr(layer, "_input_spec", None), _input.ShapeSpec):
+        # A model with one known input (e.g. a Functional one) fixes the
+        # input shape, as in Keras.
+        self._input_spec = layer._input_spec
     self._tracked_layers.append(layer)
     self._invalidate()
     if rebuild:
