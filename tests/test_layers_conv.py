@@ -29,9 +29,7 @@ def _check(cls, kwargs, input_shape, output_shape, params=0, **extra):
 # -- Conv2D -----------------------------------------------------------------
 
 @pytest.mark.parametrize("kwargs,input_shape,output_shape,params", [
-    # 7 - 3 + 1 = 5; 3*3*3*4 + 4.
-    ({"filters": 4, "kernel_size": 3}, (2, 7, 7, 3), (2, 5, 5, 4), 112),
-    # same: ceil(7/2) = 4, ceil(8/2) = 4.
+    # same: ceil(7/2) = 4, ceil(8/2) = 4; 3*3*3*4 + 4.
     ({"filters": 4, "kernel_size": 3, "strides": 2, "padding": "same"},
      (2, 7, 8, 3), (2, 4, 4, 4), 112),
     # (7 - 3) // 2 + 1 = 3 rows, 8 - 3 + 1 = 6 columns.
@@ -121,7 +119,6 @@ def test_conv2d_transpose(kwargs, input_shape, output_shape, params):
 
 @pytest.mark.parametrize("name", ["MaxPooling2D", "AveragePooling2D"])
 @pytest.mark.parametrize("kwargs,input_shape,output_shape", [
-    ({}, (2, 6, 7, 3), (2, 3, 3, 3)),
     ({"pool_size": 3, "strides": 2, "padding": "same"},
      (2, 7, 8, 3), (2, 4, 4, 3)),
     ({"pool_size": (2, 3), "strides": (1, 2), "padding": "same"},
@@ -142,6 +139,18 @@ def test_same_pooling_ignores_padded_cells():
     np.testing.assert_allclose(out, -np.ones((1, 2, 2, 1)))
 
 
+@pytest.mark.parametrize("padding", ["valid", "same"])
+def test_pooling_is_differentiable(padding):
+  x = make_input((1, 5, 5, 2))
+  for cls in (layers.MaxPooling2D, layers.AveragePooling2D):
+    model = hk_keras.Sequential([hk_keras.Input((5, 5, 2)),
+                                 cls(2, padding=padding)])
+    grad = jax.grad(lambda v: model.apply(
+        model.params, model.state, None, v)[0].sum())(x)
+    assert grad.shape == x.shape and np.isfinite(grad).all()
+    assert np.asarray(grad).any()
+
+
 @pytest.mark.parametrize("name", ["GlobalAveragePooling2D",
                                   "GlobalMaxPooling2D"])
 @pytest.mark.parametrize("kwargs,input_shape,output_shape", [
@@ -155,18 +164,22 @@ def test_global_pooling2d(name, kwargs, input_shape, output_shape):
 
 @pytest.mark.parametrize("kwargs,input_shape,output_shape", [
     ({}, (2, 5, 3), (2, 3)),
-    ({"keepdims": True}, (2, 5, 3), (2, 1, 3)),
     ({"data_format": "channels_first"}, (2, 3, 5), (2, 3)),
 ])
 def test_global_average_pooling1d(kwargs, input_shape, output_shape):
   _check(layers.GlobalAveragePooling1D, kwargs, input_shape, output_shape)
 
 
-def test_global_pooling_keepdims_shapes():
-  x = hk_keras.Input((4, 5, 3))
+def test_default_and_keepdims_pooling_shapes():
+  x = hk_keras.Input((5, 7, 3))
+  assert layers.MaxPooling2D()(x).shape == (None, 2, 3, 3)
+  assert layers.AveragePooling2D()(x).shape == (None, 2, 3, 3)
   assert layers.GlobalMaxPooling2D(keepdims=True)(x).shape == (None, 1, 1, 3)
   assert layers.GlobalAveragePooling2D(
-      data_format="channels_first")(x).shape == (None, 4)
+      data_format="channels_first")(x).shape == (None, 5)
+  seq = hk_keras.Input((6, 4))
+  assert layers.GlobalAveragePooling1D(keepdims=True)(seq).shape == (
+      None, 1, 4)
 
 
 def test_global_average_pooling1d_mask():

@@ -24,8 +24,11 @@ def dimension_numbers(rank, data_format):
 def add_bias(outputs, bias, rank, data_format):
   """Adds a `(filters,)` bias on the channel axis."""
   if data_format == "channels_first":
-    bias = jnp.reshape(bias, (1, -1) + (1,) * rank)
-  return outputs + bias.astype(outputs.dtype)
+    shape = (1, -1) + (1,) * rank
+  else:
+    shape = (1,) * (rank + 1) + (-1,)
+  # Full-rank bias: no implicit rank promotion (jax_numpy_rank_promotion).
+  return outputs + jnp.reshape(bias, shape).astype(outputs.dtype)
 
 
 def check_strides_and_dilation(owner, strides, dilation_rate):

@@ -17,9 +17,11 @@ def _window(values, data_format):
 
 
 def _lowest(dtype):
+  # NumPy (not jnp) constants: lax.reduce_window only picks its
+  # differentiable max/sum rules for concrete init values.
   if jnp.issubdtype(dtype, jnp.floating):
-    return jnp.array(-jnp.inf, dtype)
-  return jnp.array(jnp.iinfo(dtype).min, dtype)
+    return np.array(-np.inf, dtype)
+  return np.array(jnp.iinfo(dtype).min, dtype)
 
 
 def _same_window_counts(shape, window, strides):
@@ -73,7 +75,7 @@ class _Pooling(Layer):
     if self._mode == "max":
       return lax.reduce_window(inputs, _lowest(inputs.dtype), lax.max, window,
                                strides, padding)
-    zero = jnp.array(0, inputs.dtype)
+    zero = np.array(0, inputs.dtype)
     sums = lax.reduce_window(inputs, zero, lax.add, window, strides, padding)
     if self.padding == "valid":
       return sums / math.prod(self.pool_size)
