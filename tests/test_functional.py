@@ -208,3 +208,23 @@ def test_python_arguments_of_a_layer_call_stay_python_values():
   model = hk_keras.Model(x, layers.Dropout(0.5)(x, training=True))
   out = np.asarray(model(np.ones((2, 50), np.float32)))
   assert set(np.unique(out)) == {0.0, 2.0}
+
+
+def test_fitting_the_outer_model_trains_the_nested_one():
+  inner = hk_keras.Sequential([hk_keras.Input((4,)),
+                               layers.Dense(3, name="fit_in")])
+  x = hk_keras.Input((4,))
+  outer = hk_keras.Model(x, layers.Dense(1, name="fit_out")(inner(x)))
+  data = _x(16, 4)
+  target = data.sum(1, keepdims=True)
+  before = inner.get_weights()
+  outer.compile(optimizer="sgd", loss="mse")
+  outer.fit(data, target, epochs=1, batch_size=8, verbose=0)
+  after = inner.get_weights()
+  assert not np.allclose(before[0], after[0])
+  chex.assert_trees_all_close(after, [np.asarray(outer.params["fit_in"][k])
+                                      for k in ("kernel", "bias")])
+  expected = _dense(outer.params, "fit_in", data)
+  chex.assert_trees_all_close(np.asarray(inner(data)), expected, atol=1e-5)
+  chex.assert_trees_all_close(inner.predict(data, verbose=0), expected,
+                              atol=1e-5)
