@@ -288,3 +288,14 @@ def test_standalone_layer_weights_move_into_a_model():
   chex.assert_trees_all_close(np.asarray(model(x)), standalone, atol=1e-6)
   model.set_weights([jnp.zeros((4, 2)), jnp.ones(2)])
   np.testing.assert_array_equal(np.asarray(dense(x)), np.ones((3, 2)))
+
+
+def test_automatic_layer_names_follow_keras():
+  for cls in ("Conv2D", "MaxPooling2D", "Conv2DTranspose", "BatchNormalization",
+              "GlobalAveragePooling2D", "LSTM", "UpSampling2D"):
+    ours = getattr(hk_keras.layers, cls)
+    theirs = getattr(keras.layers, cls)
+    args = {"Conv2D": (2, 3), "Conv2DTranspose": (2, 3), "LSTM": (2,)}.get(
+        cls, ())
+    base = lambda name: re.sub(r"_\d+$", "", name)
+    assert base(ours(*args).name) == base(theirs(*args).name)

@@ -8,7 +8,8 @@ _VALID_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 def to_snake_case(name: str) -> str:
   name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-  return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
+  # No break after a digit: Conv2D -> conv2d, MaxPooling2D -> max_pooling2d.
+  return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def unique_name(base: str) -> str:
