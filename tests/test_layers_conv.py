@@ -336,12 +336,17 @@ def test_channels_not_divisible_by_groups():
     layers.Conv2D(4, 3, groups=2)(hk_keras.Input((5, 5, 3)))
 
 
-@pytest.mark.parametrize("layer", [layers.Conv2D(4, 5),
-                                   layers.MaxPooling2D(5)])
-def test_valid_window_larger_than_input(layer):
-  with pytest.raises(ValueError, match=r"larger than the spatial size.*"
-                     r"padding='same'"):
-    layer(hk_keras.Input((4, 4, 1)))
+def test_variable_spatial_size():
+  # Fully convolutional models accept images of any size, as in Keras.
+  x = hk_keras.Input((None, None, 3))
+  y = layers.Conv2D(4, 3, activation="relu")(x)
+  assert y.shape == (None, None, None, 4)
+  y = layers.Conv2DTranspose(2, 3, strides=2, padding="same")(y)
+  assert y.shape == (None, None, None, 2)
+  model = hk_keras.Model(x, layers.GlobalAveragePooling2D()(y))
+  for size in (6, 9):
+    out = model(make_input((1, size, size + 1, 3)))
+    assert out.shape == (1, 2)
 
 
 # -- a Keras example end to end -------------------------------------------------

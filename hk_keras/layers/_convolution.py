@@ -90,9 +90,6 @@ class _Conv(Layer):
           f"Layer {self.name!r} ({type(self).__name__}): the number of input "
           f"channels ({channels}) must be divisible by groups={self.groups}. "
           f"Received input shape {args.format_shape(input_shape)}.")
-    args.check_window_fits(self, input_shape, self._dilated_kernel(),
-                           self.strides, self.padding, self.data_format,
-                           what="dilated kernel")
     self.kernel = self.add_weight(
         shape=self.kernel_size + (channels // self.groups, self.filters),
         initializer=self.kernel_initializer, name="kernel")

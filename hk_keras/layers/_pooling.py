@@ -65,8 +65,6 @@ class _Pooling(Layer):
 
   def build(self, input_shape):
     args.check_input_rank(self, input_shape, self._rank, self.data_format)
-    args.check_window_fits(self, input_shape, self.pool_size, self.strides,
-                           self.padding, self.data_format, what="pool_size")
 
   def call(self, inputs):
     window = _window(self.pool_size, self.data_format)

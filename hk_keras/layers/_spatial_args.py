@@ -152,19 +152,3 @@ def spatial_shape(input_shape, data_format: str) -> Tuple[int, ...]:
 
 def channel_axis(data_format: str) -> int:
   return 1 if data_format == "channels_first" else -1
-
-
-def check_window_fits(layer, input_shape, window, strides, padding,
-                      data_format, what: str = "window") -> None:
-  """With padding "valid", the (dilated) window must fit inside the input."""
-  if padding != "valid":
-    return
-  sizes = spatial_shape(input_shape, data_format)
-  if any(s < w for s, w in zip(sizes, window)):
-    raise ValueError(
-        f"Layer {layer.name!r} ({type(layer).__name__}): the {what} "
-        f"{tuple(window)} is larger than the spatial size {tuple(sizes)} of "
-        f"inputs of shape {format_shape(input_shape)}, so padding='valid' "
-        "would give an empty output. Use padding='same', a smaller window "
-        "or larger inputs.")
-  del strides
