@@ -253,3 +253,26 @@ def test_one_sgd_step_matches_keras():
   np.testing.assert_allclose(loss_ours, loss_theirs, atol=1e-6, rtol=1e-6)
   for a, b in zip(ours.get_weights(), theirs.get_weights()):
     np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+@pytest.mark.skipif(keras is None, reason="keras 3 not installed")
+def test_class_weight_matches_keras():
+  rng = np.random.default_rng(0)
+  x = rng.normal(size=(16, 3)).astype(np.float32)
+  y = rng.integers(0, 3, size=(16,)).astype(np.int32)
+  class_weight = {0: 1.0, 1: 3.0, 2: 0.5}
+  hk_keras.utils.set_random_seed(0)
+  ours = hk_keras.Sequential([hk_keras.Input((3,)), layers.Dense(3)])
+  ours.compile(optimizer=hk_keras.optimizers.SGD(learning_rate=0.1),
+               loss="sparse_categorical_crossentropy")
+  theirs = keras.Sequential([keras.Input((3,)), keras.layers.Dense(3)])
+  theirs.set_weights(ours.get_weights())
+  theirs.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1),
+                 loss="sparse_categorical_crossentropy")
+  unweighted = ours.test_on_batch(x, y)
+  loss_ours = ours.train_on_batch(x, y, class_weight=class_weight)
+  loss_theirs = theirs.train_on_batch(x, y, class_weight=class_weight)
+  assert abs(loss_ours - unweighted) > 1e-3  # the weights change the loss
+  np.testing.assert_allclose(loss_ours, loss_theirs, atol=1e-6, rtol=1e-6)
+  for a, b in zip(ours.get_weights(), theirs.get_weights()):
+    np.testing.assert_allclose(a, b, atol=1e-5)
