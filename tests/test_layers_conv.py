@@ -4,6 +4,7 @@ Expected output shapes and parameter counts are worked out by hand in each
 case (`k` is the kernel size, `s` the stride, `p` the output padding).
 """
 import json
+import re
 
 import jax
 import numpy as np
@@ -253,6 +254,23 @@ def test_config_is_json_and_round_trips(cls, kwargs):
     # Every key we write is a Keras 3 config key for the same layer.
     theirs = getattr(keras.layers, cls.__name__)(**kwargs).get_config()
     assert set(config) <= set(theirs), set(config) - set(theirs)
+
+
+_ALL = ["Conv1D", "Conv2D", "Conv2DTranspose", "MaxPooling2D",
+        "AveragePooling2D", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
+        "GlobalMaxPooling2D", "ZeroPadding2D", "UpSampling2D"]
+
+
+@pytest.mark.skipif(keras is None, reason="needs Keras 3")
+def test_automatic_names_match_keras():
+  ctor = {"Conv1D": (2, 3), "Conv2D": (2, 3), "Conv2DTranspose": (2, 3),
+          "AveragePooling2D": (2,)}
+  def base(name):
+    return re.sub(r"_\d+$", "", name)
+  for name in _ALL:
+    a = ctor.get(name, ())
+    assert base(getattr(layers, name)(*a).name) == base(
+        getattr(keras.layers, name)(*a).name)
 
 
 # -- errors -------------------------------------------------------------------
