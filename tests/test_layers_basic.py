@@ -145,3 +145,18 @@ def test_haiku_layer_with_state_and_training():
   after = np.asarray(new_state[key]["hidden"])
   np.testing.assert_allclose(after.reshape(-1), 0.1 * x.mean(0), atol=1e-5)
   assert not np.array_equal(before, after)
+
+
+def test_unknown_spatial_dims_stay_unknown_and_weights_need_known_dims():
+  x = hk_keras.Input((None, None, 3))
+  assert layers.MaxPooling2D(2)(x).shape == (None, None, None, 3)
+  assert layers.Conv2D(4, 4)(x).shape == (None, None, None, 4)
+  model = hk_keras.Sequential([hk_keras.Input((None, None, 3)),
+                               layers.Conv2D(4, 3),
+                               layers.GlobalAveragePooling2D(), layers.Dense(2)])
+  assert model(np.ones((1, 8, 8, 3), np.float32)).shape == (1, 2)
+  assert model(np.ones((2, 5, 7, 3), np.float32)).shape == (2, 2)
+  with pytest.raises(ValueError, match="weight shapes depend on an input"):
+    hk_keras.Sequential([hk_keras.Input((None, None, 3)),
+                         layers.MaxPooling2D(2), layers.Flatten(),
+                         layers.Dense(2)])

@@ -16,8 +16,11 @@ _NO_OPS_ON_SYMBOLIC = (
     "Concatenate, or hk_keras.layers.Lambda(lambda x: ...) for any jnp code.")
 
 # Dummy sizes substituted for unknown (None) dimensions when inferring shapes;
-# dimensions that change between the two traces are reported as None.
-_DUMMY_SIZES = (2, 3)
+# dimensions that change between the two traces are reported as None. They
+# are large and coprime so that strided, pooled or cropped sizes still differ
+# (with 2 and 3, a 2x2 pooling maps both to 1). Traces are abstract, so the
+# size costs nothing.
+_DUMMY_SIZES = (29, 31)
 
 
 class ShapeSpec(NamedTuple):

@@ -163,11 +163,41 @@ class Model(Trainer, Layer):
       self._build_from_specs((specs,))
 
   def _build_from_specs(self, arg_specs):
-    """Initialises weights from abstract positional inputs (None -> 1)."""
+    """Initialises weights from abstract positional inputs.
+
+    An unknown batch size becomes 1. Unknown other dimensions take a dummy
+    size, after checking (abstractly, at two sizes) that no weight shape
+    depends on them: a Dense after Flatten of an image of unknown size has
+    no defined kernel, in Keras as here.
+    """
+    is_spec = lambda s: isinstance(s, _input.ShapeSpec)
+
+    def concrete(size):
+      return jax.tree_util.tree_map(
+          lambda s: jax.ShapeDtypeStruct(
+              tuple(1 if (d is None and i == 0) else size if d is None else d
+                    for i, d in enumerate(s.shape)), s.dtype),
+          arg_specs, is_leaf=is_spec)
+
+    unknown = any(d is None for s in jax.tree_util.tree_leaves(
+        arg_specs, is_leaf=is_spec) for d in s.shape[1:])
+    if unknown:
+      shapes = [jax.eval_shape(self.transformed.init, jax.random.PRNGKey(0),
+                               *concrete(size))
+                for size in _input._DUMMY_SIZES]
+      if jax.tree_util.tree_structure(shapes[0]) != jax.tree_util.tree_structure(
+          shapes[1]) or jax.tree_util.tree_leaves(shapes[0]) != \
+          jax.tree_util.tree_leaves(shapes[1]):
+        raise ValueError(
+            f"Cannot build model {self.name!r}: some weight shapes depend on "
+            "an input dimension that is unknown (None) in input shape "
+            f"{[s.shape for s in jax.tree_util.tree_leaves(arg_specs, is_leaf=is_spec)]}"
+            ". Give the Input a concrete size for that dimension (e.g. "
+            "Input((28, 28, 1))), or use a global pooling layer instead of "
+            "Flatten before Dense.")
     dummies = jax.tree_util.tree_map(
-        lambda s: jnp.zeros(tuple(1 if d is None else d for d in s.shape),
-                            s.dtype),
-        arg_specs, is_leaf=lambda s: isinstance(s, _input.ShapeSpec))
+        lambda s: jnp.zeros(s.shape, s.dtype),
+        concrete(_input._DUMMY_SIZES[-1]))
     self._input_spec = jax.tree_util.tree_map(
         lambda s: _input.ShapeSpec((None,) + tuple(s.shape[1:]), s.dtype),
         self._pack_inputs(arg_specs),
