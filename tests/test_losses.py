@@ -447,3 +447,50 @@ def test_docstring_examples_run():
     module = importlib.import_module(f"{L.__name__}.{info.name}")
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0, info.name
+
+
+@pytest.mark.parametrize("identifier", ["crossentropy", "ce", "CE", "mse",
+                                        "mae", "binary_crossentropy",
+                                        "MeanSquaredError"])
+@pytest.mark.parametrize("y_true_shape,y_pred_shape", [
+    ((None,), (None, 10)), ((None, 1), (None, 10)), ((None, 10), (None, 10)),
+    ((None, 1), (None, 1)), ((None,), (None, 1)),
+])
+def test_resolve_loss_matches_keras_compile(identifier, y_true_shape,
+                                            y_pred_shape):
+  from keras.src.trainers import compile_utils  # pylint: disable=g-import-not-at-top
+  expected = compile_utils.get_loss(identifier, keras.KerasTensor(y_true_shape),
+                                    keras.KerasTensor(y_pred_shape))
+  got = L.resolve_loss(identifier, y_true_shape, y_pred_shape)
+  expected_fn = getattr(expected, "fn", None)
+  expected_name = (expected_fn.__name__ if expected_fn is not None else
+                   type(expected).__name__)
+  got_fn_name = getattr(got, "fn").__name__
+  assert got_fn_name == expected_name or type(got).__name__ == expected_name
+  assert got.name == expected.name
+  assert L.resolve_loss(None, y_true_shape, y_pred_shape) is None
+
+
+def test_gradients_are_finite_for_every_loss():
+  """Clipping and the stable formulas keep gradients finite at the edges."""
+  edge_probs = np.array([[0.0, 1.0, 0.0], [0.5, 0.5, 0.0]], "f4")
+  onehot = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]], "f4")
+  cases = [
+      (L.BinaryCrossentropy(), onehot, edge_probs),
+      (L.BinaryCrossentropy(from_logits=True), onehot, 50 * edge_probs),
+      (L.CategoricalCrossentropy(), onehot, edge_probs + 1e-3),
+      (L.CategoricalCrossentropy(from_logits=True), onehot, 90 * edge_probs),
+      (L.SparseCategoricalCrossentropy(), np.array([0, 2]), edge_probs + 1e-3),
+      (L.KLDivergence(), onehot, edge_probs),
+      (L.Poisson(), onehot, edge_probs + 1e-3),
+      (L.Huber(), onehot, edge_probs),
+      (L.LogCosh(), onehot, 30 * edge_probs),
+      (L.MeanSquaredLogarithmicError(), onehot, edge_probs),
+      (L.MeanAbsolutePercentageError(), onehot, edge_probs),
+      (L.Hinge(), onehot, edge_probs),
+      (L.CategoricalHinge(), onehot, edge_probs),
+  ]
+  for loss, y_true, y_pred in cases:
+    grad = jax.grad(lambda p, loss=loss, y_true=y_true: loss(y_true, p))(
+        jnp.asarray(y_pred))
+    chex.assert_tree_all_finite(grad)

@@ -27,6 +27,7 @@ from ._reduction import reduce_weighted_values
 from ._reduction import squeeze_or_expand_to_same_rank
 from ._registry import deserialize
 from ._registry import get
+from ._registry import resolve_loss
 from ._registry import serialize
 from ._regression import CosineSimilarity
 from ._regression import Huber
@@ -94,6 +95,7 @@ __all__ = [
     "msle",
     "poisson",
     "reduce_weighted_values",
+    "resolve_loss",
     "serialize",
     "sparse_categorical_crossentropy",
     "squared_hinge",

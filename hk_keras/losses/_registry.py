@@ -209,3 +209,52 @@ def deserialize(config: Dict[str, Any],
   if issubclass(cls, LossFunctionWrapper) and cls is LossFunctionWrapper:
     return cls.from_config(inner, custom_objects=custom_objects)
   return cls.from_config(inner)
+
+
+def _is_binary_or_sparse(y_true_shape, y_pred_shape):
+  """Keras 3's shape rule for "crossentropy" and "accuracy" shortcuts."""
+  y_true_shape, y_pred_shape = tuple(y_true_shape), tuple(y_pred_shape)
+  is_binary = bool(y_pred_shape) and y_pred_shape[-1] == 1
+  is_sparse = len(y_true_shape) < len(y_pred_shape) or (
+      bool(y_true_shape) and bool(y_pred_shape) and y_true_shape[-1] == 1 and
+      (y_pred_shape[-1] or 0) > 1)
+  return is_binary, is_sparse
+
+
+def resolve_loss(identifier: Any, y_true_shape, y_pred_shape) -> Optional[Loss]:
+  """Resolves `compile(loss=...)` for one output as Keras 3's compile does.
+
+  `"crossentropy"`/`"ce"` become binary crossentropy when the last dimension
+  of `y_pred` is 1, sparse categorical crossentropy when `y_true` has a lower
+  rank than `y_pred` (or a last dimension of 1 against several classes), and
+  categorical crossentropy otherwise. Other identifiers go through `get`; a
+  function name such as `"mse"` names the loss, as in Keras.
+
+  Args:
+    identifier: anything `get` accepts, or `"crossentropy"`/`"ce"`.
+    y_true_shape: shape of the targets (batch dimension may be `None`).
+    y_pred_shape: shape of the model output.
+
+  Returns:
+    A `Loss`, or `None` for `None` (an output without a loss).
+
+  Example:
+    >>> resolve_loss("ce", (None,), (None, 10)).name
+    'ce'
+  """
+  if identifier is None:
+    return None
+  if isinstance(identifier, str) and identifier.lower() in ("crossentropy",
+                                                            "ce"):
+    is_binary, is_sparse = _is_binary_or_sparse(y_true_shape, y_pred_shape)
+    if is_binary:
+      cls = _crossentropy.BinaryCrossentropy
+    elif is_sparse:
+      cls = _crossentropy.SparseCategoricalCrossentropy
+    else:
+      cls = _crossentropy.CategoricalCrossentropy
+    return cls(name=identifier)
+  loss = get(identifier)
+  if isinstance(identifier, str) and identifier in FUNCTIONS_BY_NAME:
+    loss.name = identifier
+  return loss

@@ -219,12 +219,9 @@ def resolve_accuracy(loss: Any,
     >>> resolve_accuracy("sparse_categorical_crossentropy", (32,), (32, 10))
     <SparseCategoricalAccuracy name=accuracy>
   """
-  y_true_shape, y_pred_shape = tuple(y_true_shape), tuple(y_pred_shape)
   kind = _loss_kind(loss)
-  is_binary = bool(y_pred_shape) and y_pred_shape[-1] == 1
-  is_sparse = len(y_true_shape) < len(y_pred_shape) or (
-      bool(y_true_shape) and bool(y_pred_shape) and y_true_shape[-1] == 1 and
-      (y_pred_shape[-1] or 0) > 1)
+  is_binary, is_sparse = losses_lib._registry._is_binary_or_sparse(  # pylint: disable=protected-access
+      y_true_shape, y_pred_shape)
   if is_binary or kind == "binary":
     return _accuracy.BinaryAccuracy(name=name)
   if is_sparse:
