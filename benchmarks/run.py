@@ -1,0 +1,357 @@
+"""hk_keras `fit`/`evaluate`/`predict` against hand-written JAX loops.
+
+One command, every arm interleaved in the same process (A B A B ..., several
+rounds) so machine noise hits all arms alike; medians are reported.
+
+    python benchmarks/run.py                  # all workloads
+    python benchmarks/run.py --workloads tiny --rounds 7
+    python benchmarks/run.py --batch-size 1024 --workloads mlp,cnn   # GPU
+
+Columns: median steps/s of each arm, the ratio hk_keras / hand-written, time
+to the first step (compile included) and peak RSS (each arm measured alone
+in a subprocess, since RSS only grows within one process). When keras>=3 is
+installed, a Keras 3 (JAX backend) `fit` column is added.
+"""
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+
+import haiku as hk  # noqa: E402
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+import optax  # noqa: E402
+
+import hk_keras  # noqa: E402
+from hk_keras import layers  # noqa: E402
+
+
+# -- workloads: the same math for every arm -------------------------------------
+
+def _data(workload, steps, batch_size, seed=0):
+  rng = np.random.default_rng(seed)
+  n = steps * batch_size
+  if workload in ("mlp", "evaluate", "predict"):
+    x = rng.normal(size=(n, 784)).astype(np.float32)
+    y = rng.integers(0, 10, size=(n,)).astype(np.int32)
+  elif workload == "cnn":
+    x = rng.normal(size=(n, 28, 28, 1)).astype(np.float32)
+    y = rng.integers(0, 10, size=(n,)).astype(np.int32)
+  else:  # tiny
+    x = rng.normal(size=(n, 32)).astype(np.float32)
+    y = rng.normal(size=(n, 1)).astype(np.float32)
+  return x, y
+
+
+def _hk_keras_model(workload):
+  if workload in ("mlp", "evaluate", "predict"):
+    return hk_keras.Sequential([
+        hk_keras.Input((784,)), layers.Dense(512, activation="relu"),
+        layers.Dense(512, activation="relu"), layers.Dense(10)])
+  if workload == "cnn":
+    return hk_keras.Sequential([
+        hk_keras.Input((28, 28, 1)), layers.Conv2D(32, 3, activation="relu"),
+        layers.MaxPooling2D(2), layers.Conv2D(64, 3, activation="relu"),
+        layers.MaxPooling2D(2), layers.Flatten(), layers.Dropout(0.5),
+        layers.Dense(10)])
+  return hk_keras.Sequential([hk_keras.Input((32,)),
+                              layers.Dense(64, activation="relu"),
+                              layers.Dense(1)])
+
+
+def _haiku_fn(workload):
+  """The hand-written Haiku model (same architecture and initialisers)."""
+  glorot = hk.initializers.VarianceScaling(1.0, "fan_avg", "uniform")
+
+  def linear(n, name):
+    return hk.Linear(n, w_init=glorot, name=name)
+
+  def forward(x, is_training):
+    if workload in ("mlp", "evaluate", "predict"):
+      x = jax.nn.relu(linear(512, "l1")(x))
+      x = jax.nn.relu(linear(512, "l2")(x))
+      return linear(10, "l3")(x)
+    if workload == "cnn":
+      conv = lambda c, name: hk.Conv2D(c, 3, padding="VALID", w_init=glorot,
+                                       name=name)
+      pool = lambda t: hk.max_pool(t, 2, 2, "VALID")
+      x = pool(jax.nn.relu(conv(32, "c1")(x)))
+      x = pool(jax.nn.relu(conv(64, "c2")(x)))
+      x = hk.Flatten()(x)
+      if is_training:
+        x = hk.dropout(hk.next_rng_key(), 0.5, x)
+      return linear(10, "out")(x)
+    return linear(1, "l2")(jax.nn.relu(linear(64, "l1")(x)))
+  return hk.transform_with_state(forward)
+
+
+def _loss(workload, logits, y):
+  if workload == "tiny":
+    return jnp.mean((logits - y) ** 2)
+  return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
+
+
+def _optimizer(workload):
+  return optax.sgd(0.01) if workload == "tiny" else optax.adam(1e-3)
+
+
+# -- arms -------------------------------------------------------------------------
+
+class HkKerasFit:
+  name = "hk_keras"
+
+  def __init__(self, workload, x, y, batch_size, steps_per_execution=1):
+    self.workload, self.x, self.y, self.batch_size = workload, x, y, batch_size
+    hk_keras.utils.set_random_seed(0)
+    self.model = _hk_keras_model(workload)
+    loss = ("mse" if workload == "tiny" else
+            hk_keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    self.model.compile(optimizer="sgd" if workload == "tiny" else
+                       hk_keras.optimizers.Adam(1e-3), loss=loss,
+                       metrics=["accuracy"] if workload == "evaluate" else None,
+                       steps_per_execution=steps_per_execution)
+
+  def run(self):
+    if self.workload == "evaluate":
+      self.model.evaluate(self.x, self.y, batch_size=self.batch_size,
+                          verbose=0)
+    elif self.workload == "predict":
+      self.model.predict(self.x, batch_size=self.batch_size, verbose=0)
+    else:
+      self.model.fit(self.x, self.y, batch_size=self.batch_size, epochs=1,
+                     verbose=0)
+      jax.block_until_ready(self.model._ts)
+
+
+class HandWritten:
+  """What a JAX user writes: numpy batches, a jitted update, donation."""
+  name = "hand-written"
+
+  def __init__(self, workload, x, y, batch_size, scan_steps=1):
+    self.workload, self.x, self.y, self.batch_size = workload, x, y, batch_size
+    self.scan_steps = scan_steps
+    self.net = _haiku_fn(workload)
+    self.tx = _optimizer(workload)
+    self.params, self.state = self.net.init(jax.random.PRNGKey(0), x[:1], True)
+    self.opt_state = self.tx.init(self.params)
+    self.rng = jax.random.PRNGKey(1)
+    net, tx = self.net, self.tx
+
+    def update(params, state, opt_state, rng, xb, yb):
+      rng, step_rng = jax.random.split(rng)
+      def loss_fn(p):
+        logits, new_state = net.apply(p, state, step_rng, xb, True)
+        return _loss(workload, logits, yb), new_state
+      (loss, state), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
+      updates, opt_state = tx.update(grads, opt_state, params)
+      return optax.apply_updates(params, updates), state, opt_state, rng, loss
+
+    self.update = jax.jit(update, donate_argnums=(0, 1, 2, 3))
+
+    def scanned(params, state, opt_state, rng, xs, ys):
+      def body(carry, batch):
+        *carry, _ = update(*carry, *batch)
+        return tuple(carry), None
+      carry, _ = jax.lax.scan(body, (params, state, opt_state, rng), (xs, ys))
+      return carry
+    self.scanned = jax.jit(scanned, donate_argnums=(0, 1, 2, 3))
+
+    def evaluate(params, state, xb, yb):
+      logits, _ = net.apply(params, state, None, xb, False)
+      return (_loss(workload, logits, yb),
+              jnp.mean(jnp.argmax(logits, -1) == yb))
+    self.evaluate = jax.jit(evaluate)
+    self.predict = jax.jit(lambda p, s, xb: net.apply(p, s, None, xb, False)[0])
+
+  def run(self):
+    b, n = self.batch_size, len(self.x)
+    steps = n // b
+    if self.workload == "evaluate":
+      total = [self.evaluate(self.params, self.state, self.x[i * b:(i + 1) * b],
+                             self.y[i * b:(i + 1) * b]) for i in range(steps)]
+      jax.block_until_ready(total)
+      return
+    if self.workload == "predict":
+      outs = [self.predict(self.params, self.state, self.x[i * b:(i + 1) * b])
+              for i in range(steps)]
+      np.asarray(jnp.concatenate(outs))
+      return
+    perm = np.random.default_rng(0).permutation(n)
+    if self.scan_steps > 1:
+      xs = jax.device_put(self.x[perm].reshape(-1, self.scan_steps, b,
+                                               *self.x.shape[1:]))
+      ys = jax.device_put(self.y[perm].reshape(-1, self.scan_steps, b,
+                                               *self.y.shape[1:]))
+      carry = (self.params, self.state, self.opt_state, self.rng)
+      for k in range(xs.shape[0]):
+        carry = self.scanned(*carry, xs[k], ys[k])
+      self.params, self.state, self.opt_state, self.rng = carry
+    else:
+      for i in range(steps):
+        idx = perm[i * b:(i + 1) * b]
+        (self.params, self.state, self.opt_state, self.rng,
+         _) = self.update(self.params, self.state, self.opt_state, self.rng,
+                          self.x[idx], self.y[idx])
+    jax.block_until_ready(self.params)
+
+
+class KerasFit:
+  name = "keras3"
+
+  def __init__(self, workload, x, y, batch_size, steps_per_execution=1):
+    import keras  # pylint: disable=g-import-not-at-top
+    self.workload, self.x, self.y, self.batch_size = workload, x, y, batch_size
+    kl = keras.layers
+    if workload in ("mlp", "evaluate", "predict"):
+      model = keras.Sequential([keras.Input((784,)), kl.Dense(512, "relu"),
+                                kl.Dense(512, "relu"), kl.Dense(10)])
+    elif workload == "cnn":
+      model = keras.Sequential([
+          keras.Input((28, 28, 1)), kl.Conv2D(32, 3, activation="relu"),
+          kl.MaxPooling2D(2), kl.Conv2D(64, 3, activation="relu"),
+          kl.MaxPooling2D(2), kl.Flatten(), kl.Dropout(0.5), kl.Dense(10)])
+    else:
+      model = keras.Sequential([keras.Input((32,)), kl.Dense(64, "relu"),
+                                kl.Dense(1)])
+    loss = ("mse" if workload == "tiny" else
+            keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.compile(optimizer="sgd" if workload == "tiny" else
+                  keras.optimizers.Adam(1e-3), loss=loss,
+                  metrics=["accuracy"] if workload == "evaluate" else None,
+                  steps_per_execution=steps_per_execution)
+    self.model = model
+
+  def run(self):
+    if self.workload == "evaluate":
+      self.model.evaluate(self.x, self.y, batch_size=self.batch_size,
+                          verbose=0)
+    elif self.workload == "predict":
+      self.model.predict(self.x, batch_size=self.batch_size, verbose=0)
+    else:
+      self.model.fit(self.x, self.y, batch_size=self.batch_size, epochs=1,
+                     verbose=0, shuffle=True)
+
+
+def _have_keras():
+  try:
+    import keras  # noqa: F401  pylint: disable=g-import-not-at-top,unused-import
+    return True
+  except ImportError:
+    return False
+
+
+# -- measurement ----------------------------------------------------------------------
+
+WORKLOADS = {
+    # name: (workload, steps per round, batch size default, hk spe, hand scan)
+    "mlp": ("mlp", 100, 128, 1, 1),
+    "cnn": ("cnn", 30, 128, 1, 1),
+    "tiny": ("tiny", 2000, 32, 1, 1),
+    "tiny_spe100": ("tiny", 20000, 32, 100, 100),
+    "evaluate": ("evaluate", 100, 128, 1, 1),
+    "predict": ("predict", 100, 128, 1, 1),
+}
+
+
+def _make(arm, key, batch_size):
+  workload, steps, default_bs, spe, scan = WORKLOADS[key]
+  bs = batch_size or default_bs
+  x, y = _data(workload, steps, bs)
+  if arm == "hk_keras":
+    return HkKerasFit(workload, x, y, bs, spe), steps
+  if arm == "hand-written":
+    return HandWritten(workload, x, y, bs, scan), steps
+  return KerasFit(workload, x, y, bs, spe), steps
+
+
+def measure(key, rounds, batch_size, with_keras):
+  arms = ["hk_keras", "hand-written"] + (["keras3"] if with_keras and not (
+      key == "tiny_spe100") else [])
+  built, first = {}, {}
+  for arm in arms:
+    start = time.perf_counter()
+    runner, steps = _make(arm, key, batch_size)
+    runner.run()  # compile + first round
+    first[arm] = time.perf_counter() - start
+    built[arm] = runner
+  rates = {arm: [] for arm in arms}
+  for _ in range(rounds):
+    for arm in arms:  # interleaved: A B C A B C ...
+      start = time.perf_counter()
+      built[arm].run()
+      rates[arm].append(steps / (time.perf_counter() - start))
+  return {arm: (statistics.median(r), first[arm]) for arm, r in rates.items()}
+
+
+def peak_rss_mb(arm, key, batch_size):
+  """Peak RSS of one arm measured alone in a fresh process."""
+  code = (f"import sys; sys.argv=['x']; sys.path.insert(0, {os.path.dirname(__file__)!r});"
+          f"import run, resource; r, _ = run._make({arm!r}, {key!r}, {batch_size!r});"
+          "r.run(); r.run();"
+          "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+  out = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                       text=True, check=False)
+  try:
+    return int(out.stdout.strip().splitlines()[-1]) / 1024
+  except (ValueError, IndexError):
+    return float("nan")
+
+
+def import_overhead(repeats=5):
+  def timed(stmt):
+    times = []
+    for _ in range(repeats):
+      out = subprocess.run(
+          [sys.executable, "-c",
+           f"import time; t=time.perf_counter(); {stmt}; "
+           "print(time.perf_counter()-t)"], capture_output=True, text=True,
+          check=True)
+      times.append(float(out.stdout.strip().splitlines()[-1]))
+    return statistics.median(times)
+  base = timed("import haiku, optax, chex")
+  ours = timed("import hk_keras")
+  return ours - base, base, ours
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__)
+  parser.add_argument("--workloads",
+                      default="mlp,cnn,tiny,tiny_spe100,evaluate,predict")
+  parser.add_argument("--rounds", type=int, default=5)
+  parser.add_argument("--batch-size", type=int, default=None)
+  parser.add_argument("--no-keras", action="store_true")
+  parser.add_argument("--no-rss", action="store_true")
+  args = parser.parse_args()
+  with_keras = _have_keras() and not args.no_keras
+  print(f"jax {jax.__version__} on {jax.devices()[0].platform} "
+        f"({len(jax.devices())} device(s)), {os.cpu_count()} CPU cores, "
+        f"{args.rounds} interleaved rounds, medians")
+  header = (f"{'workload':<12} {'hk_keras/s':>11} {'hand/s':>10} {'ratio':>6} "
+            f"{'keras3/s':>9} {'hk/keras':>8} {'first hk':>9} {'first hand':>10}"
+            f" {'RSS hk MB':>9} {'RSS hand MB':>11}")
+  print(header)
+  for key in args.workloads.split(","):
+    res = measure(key, args.rounds, args.batch_size, with_keras)
+    hk_rate, hk_first = res["hk_keras"]
+    hand_rate, hand_first = res["hand-written"]
+    keras_rate = res.get("keras3", (float("nan"), 0))[0]
+    rss = (("nan", "nan") if args.no_rss else
+           (f"{peak_rss_mb('hk_keras', key, args.batch_size):.0f}",
+            f"{peak_rss_mb('hand-written', key, args.batch_size):.0f}"))
+    print(f"{key:<12} {hk_rate:>11.0f} {hand_rate:>10.0f} "
+          f"{hk_rate / hand_rate:>6.2f} {keras_rate:>9.0f} "
+          f"{hk_rate / keras_rate:>8.2f} {hk_first:>8.2f}s {hand_first:>9.2f}s"
+          f" {rss[0]:>9} {rss[1]:>11}", flush=True)
+  delta, base, ours = import_overhead()
+  print(f"import: hk_keras {ours:.2f}s vs haiku+optax+chex {base:.2f}s "
+        f"(+{delta:.2f}s)")
+
+
+if __name__ == "__main__":
+  main()
