@@ -276,3 +276,22 @@ def test_class_weight_matches_keras():
   np.testing.assert_allclose(loss_ours, loss_theirs, atol=1e-6, rtol=1e-6)
   for a, b in zip(ours.get_weights(), theirs.get_weights()):
     np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_steps_per_execution_with_convolutions_never_scans_on_cpu():
+  rng = np.random.default_rng(0)
+  x = rng.normal(size=(64, 6, 6, 1)).astype(np.float32)
+  y = rng.integers(0, 3, size=(64,)).astype(np.int32)
+  weights = []
+  for k in (1, 4):
+    hk_keras.utils.set_random_seed(0)
+    model = hk_keras.Sequential([hk_keras.Input((6, 6, 1)),
+                                 layers.Conv2D(2, 3), layers.Flatten(),
+                                 layers.Dense(3)])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy",
+                  steps_per_execution=k)
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    weights.append(model.get_weights())
+  if jax.default_backend() == "cpu":
+    assert model._step_cache[("scan_pays_off", 16)] is False
+  chex.assert_trees_all_close(weights[0], weights[1], atol=1e-6)

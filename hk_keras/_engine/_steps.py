@@ -173,3 +173,20 @@ def with_checks(step):
 
 def bind(fn, *args):
   return functools.partial(fn, *args)
+
+
+def has_primitive(closed_jaxpr, name: str) -> bool:
+  """Whether a jaxpr (or any jaxpr nested in it) uses primitive `name`."""
+  def walk(jaxpr):
+    for eqn in jaxpr.eqns:
+      if eqn.primitive.name == name:
+        return True
+      for param in eqn.params.values():
+        for sub in (param if isinstance(param, (list, tuple)) else [param]):
+          inner = getattr(sub, "jaxpr", None)
+          if inner is not None and hasattr(inner, "eqns") and walk(inner):
+            return True
+          if hasattr(sub, "eqns") and walk(sub):
+            return True
+    return False
+  return walk(closed_jaxpr.jaxpr)
