@@ -43,6 +43,8 @@ _BATCH_HOOKS = ("on_{}_batch_begin", "on_{}_batch_end")
 
 
 def _overrides(callback, hook):
+  if hook in vars(callback):  # set on the instance (LambdaCallback)
+    return True
   return getattr(type(callback), hook, None) is not getattr(Callback, hook)
 
 
