@@ -13,6 +13,7 @@ from . import losses
 from . import metrics
 from . import models
 from . import optimizers
+from . import saving
 from . import utils
 from .layers import Input
 from .models import Model, Sequential
@@ -21,4 +22,4 @@ __version__ = "0.1.0"
 
 __all__ = ["Input", "Model", "Sequential", "activations", "callbacks",
            "datasets", "initializers", "layers", "losses", "metrics", "models",
-           "optimizers", "utils"]
+           "optimizers", "saving", "utils"]

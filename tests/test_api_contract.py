@@ -27,12 +27,6 @@ PENDING = {
     "hk_keras.mixed_precision": "issue: Devices (mixed precision)",
     "hk_keras.mixed_precision.set_global_policy": "issue: Devices",
     "hk_keras.callbacks.ModelCheckpoint": "issue: Callbacks",
-    "hk_keras.saving": "issue: Saving",
-    "hk_keras.saving.register_keras_serializable": "issue: Saving",
-    "hk_keras.models.load_model": "issue: Saving",
-    "Model.save": "issue: Saving",
-    "Model.save_weights": "issue: Saving",
-    "Model.load_weights": "issue: Saving",
 }
 
 

@@ -148,7 +148,9 @@ class Trainer:
         "optimizer": optimizer if isinstance(optimizer, str) else None,
         "loss": loss if isinstance(loss, (str, list, dict)) else None,
         "metrics": metrics, "loss_weights": loss_weights,
-        "steps_per_execution": steps_per_execution}
+        "steps_per_execution": steps_per_execution,
+        "gradient_accumulation_steps": gradient_accumulation_steps,
+        "debug": bool(debug)}
     self._step_cache = {}
     self._ts = None
     self._train_mask = None

@@ -90,6 +90,14 @@ def register(fn: Optional[Activation] = None, *, name: Optional[str] = None):
   return do_register(fn)
 
 
+def _saving_lookup(name: str) -> Optional[Activation]:
+  """Functions registered with `hk_keras.saving` or in a custom-object scope
+  (as `load_model(custom_objects=...)` sets while rebuilding layers)."""
+  from .. import saving  # pylint: disable=g-import-not-at-top
+  found = saving.get_registered_object(name)
+  return found if callable(found) else None
+
+
 def get(identifier: Any,
         custom_objects: Optional[Mapping[str, Any]] = None) -> Activation:
   """Returns the activation function for an identifier.
@@ -126,6 +134,9 @@ def get(identifier: Any,
       return BUILTINS[identifier]
     if identifier in _CUSTOM:
       return _CUSTOM[identifier]
+    found = _saving_lookup(identifier)
+    if found is not None:
+      return found
     raise ValueError(
         f"Unknown activation: {identifier!r}. Valid names are: "
         f"{_valid_names(custom_objects)}. {_CUSTOM_HINT}")

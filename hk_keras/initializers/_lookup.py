@@ -51,6 +51,10 @@ def _lookup_class(name: str,
     return custom_objects[name]
   if name in BUILTINS:
     return BUILTINS[name]
+  from .. import saving  # pylint: disable=g-import-not-at-top
+  found = saving.get_registered_object(name)  # registry or load scope
+  if found is not None:
+    return found
   raise ValueError(
       f"Unknown initializer: {name!r}. Valid names are: "
       f"{_valid_names(custom_objects)}. For a custom initializer pass "

@@ -2,5 +2,6 @@
 from ._functional import Functional
 from ._model import Model
 from ._sequential import Sequential
+from ..saving import load_model
 
-__all__ = ["Model", "Sequential", "Functional"]
+__all__ = ["Model", "Sequential", "Functional", "load_model"]

@@ -108,7 +108,9 @@ class Functional(Model):
     return jax.tree_util.tree_map(resolve, self._outputs_struct, is_leaf=_is_kt)
 
   def get_config(self):
-    return {"name": self.name, "trainable": self.trainable}
+    """The layers, their call graph and the input/output structure."""
+    from ..saving import _graph  # pylint: disable=g-import-not-at-top
+    return _graph.functional_config(self)
 
 
 def _is_kt(x):

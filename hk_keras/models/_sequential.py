@@ -96,4 +96,6 @@ class Sequential(Model):
     return x
 
   def get_config(self):
-    return {"name": self.name, "trainable": self.trainable}
+    """The layers in order, plus the input layer or input shape."""
+    from ..saving import _graph  # pylint: disable=g-import-not-at-top
+    return _graph.sequential_config(self)

@@ -1,0 +1,38 @@
+"""Saving and loading models: one `.keras` zip of JSON config and `.npz` arrays.
+
+`model.save("m.keras")` writes the architecture (JSON config), weights,
+Haiku state, compile arguments and the live train state (optimizer state,
+RNG key, step, shuffle seed); `load_model` rebuilds the model and resumes
+`fit` exactly. No code and no pickle is ever stored: custom classes and
+functions are found by registered name (`register_keras_serializable`) or
+`custom_objects`. See docs/saving_and_loading.md.
+"""
+from ._archive import SavingError
+from ._model_io import load_model
+from ._model_io import load_weights
+from ._model_io import save_model
+from ._model_io import save_weights
+from ._registry import CustomObjectScope
+from ._registry import custom_object_scope
+from ._registry import get_custom_objects
+from ._registry import get_registered_name
+from ._registry import get_registered_object
+from ._registry import register_keras_serializable
+from ._serialization import deserialize_keras_object
+from ._serialization import serialize_keras_object
+
+__all__ = [
+    "CustomObjectScope",
+    "SavingError",
+    "custom_object_scope",
+    "deserialize_keras_object",
+    "get_custom_objects",
+    "get_registered_name",
+    "get_registered_object",
+    "load_model",
+    "load_weights",
+    "register_keras_serializable",
+    "save_model",
+    "save_weights",
+    "serialize_keras_object",
+]

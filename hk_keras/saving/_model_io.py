@@ -1,0 +1,376 @@
+"""`save_model` / `load_model`, `.weights.npz` files, and the `Model` mixin.
+
+A `.keras` file is a zip of:
+
+* `config.json`: `{"format", "format_version", "model", "compile_config",
+  "train_state"}`; `model` is the serialized model (class, registered name,
+  `get_config()`: for Functional the layers and their call graph), and
+  `train_state` holds the shuffle seed and step count;
+* `metadata.json`: hk_keras/JAX/Haiku versions, the date, the format
+  version, the sha256 and size of every other member, and the weight
+  listing (path, layer, shape, dtype, in creation order);
+* `model.weights.npz`: params and Haiku state as `params/<module>/<name>`
+  and `state/<module>/<name>`;
+* `optimizer.npz` (only after training started): `opt_state/<tree path>`,
+  `rng` and `step` of the live train state.
+
+A `.weights.npz` file (`save_weights`) is one `.npz` with the same weight
+entries, the same train-state entries when there is one, and
+`__metadata__` (JSON as uint8).
+"""
+import datetime
+import json
+import os
+from typing import Any, Mapping, Optional
+
+from . import _archive
+from . import _compile_io
+from . import _graph
+from . import _registry
+from . import _serialization
+from . import _weights
+from ._archive import SavingError
+
+FORMAT = "hk_keras.keras"
+FORMAT_VERSION = 1
+WEIGHTS_FORMAT = "hk_keras.weights"
+_CONFIG, _METADATA = "config.json", "metadata.json"
+_WEIGHTS, _OPTIMIZER = "model.weights.npz", "optimizer.npz"
+_METADATA_KEY = "__metadata__"
+
+
+def _check_suffix(path, suffix, what, other):
+  path = os.fspath(path)
+  if not str(path).endswith(suffix):
+    raise ValueError(
+        f"{what} must be written to a path ending in {suffix!r}. Received: "
+        f"filepath={path!r}. {other}")
+  return path
+
+
+def _versions():
+  import haiku as hk  # pylint: disable=g-import-not-at-top
+  import jax  # pylint: disable=g-import-not-at-top
+  import hk_keras  # pylint: disable=g-import-not-at-top
+  return {"hk_keras_version": hk_keras.__version__,
+          "jax_version": jax.__version__, "haiku_version": hk.__version__}
+
+
+def _train_config(model, train_meta):
+  if not getattr(model, "compiled", False):
+    return None
+  return {"shuffle_seed": int(model._shuffle_seed),  # pylint: disable=protected-access
+          "step": train_meta.get("step"),
+          "has_optimizer_state": bool(train_meta)}
+
+
+# -- .keras ----------------------------------------------------------------------------
+
+def save_model(model, filepath, overwrite: bool = True) -> None:
+  """Saves `model` as one `.keras` zip (architecture, weights, train state).
+
+  Safe to call from a callback at the end of an epoch (or batch): it reads
+  the live train state without changing it, and the file is replaced
+  atomically, so a crash mid-save leaves the previous file intact.
+
+  Args:
+    model: an hk_keras model.
+    filepath: a path ending in `.keras`.
+    overwrite: if False and the file exists, raise instead.
+
+  Raises:
+    ValueError: on a wrong suffix, or a config that is not JSON-able.
+    FileExistsError: if `overwrite=False` and the file exists.
+  """
+  filepath = _check_suffix(
+      filepath, ".keras", "model.save()",
+      "Use model.save_weights('name.weights.npz') to save only the weights.")
+  if not overwrite and os.path.exists(filepath):
+    raise FileExistsError(f"{filepath!r} exists and overwrite=False.")
+  model_config = _serialization.serialize_keras_object(model)
+  weights, listing = _weights.model_weights(model)
+  train, train_meta = _weights.train_state_arrays(model)
+  config = {
+      "format": FORMAT,
+      "format_version": FORMAT_VERSION,
+      "model": model_config,
+      "compile_config": _compile_io.compile_config(model),
+      "train_state": _train_config(model, train_meta),
+  }
+  members = {_CONFIG: json.dumps(config, indent=1).encode(),
+             _WEIGHTS: _archive.npz_bytes(weights)}
+  if train:
+    members[_OPTIMIZER] = _archive.npz_bytes(train)
+  metadata = {
+      "format": FORMAT, "format_version": FORMAT_VERSION, **_versions(),
+      "date_saved": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+      "files": {name: {"sha256": _archive.sha256(data), "bytes": len(data)}
+                for name, data in members.items()},
+      "weights": listing,
+  }
+  members = {_METADATA: json.dumps(metadata, indent=1).encode(), **members}
+  _archive.atomic_write(filepath, lambda f: _archive.write_zip(f, members))
+
+
+def _read_keras(filepath):
+  """(config, metadata, weights arrays, train arrays) of a `.keras` file,
+  checksums verified."""
+  filepath = os.fspath(filepath)
+  members = _archive.read_zip(filepath)
+  for name in (_METADATA, _CONFIG, _WEIGHTS):
+    if name not in members:
+      raise SavingError(
+          f"{filepath!r} is not an hk_keras .keras file: it has no {name!r} "
+          f"(members: {sorted(members)}). Was it written by another program "
+          "(Keras's .keras files hold .h5 weights)?")
+  metadata = _json(members[_METADATA], filepath, _METADATA)
+  version = metadata.get("format_version")
+  if metadata.get("format") != FORMAT or not isinstance(version, int):
+    raise SavingError(f"{filepath!r}: {_METADATA} does not describe an "
+                      f"hk_keras model (format {metadata.get('format')!r}).")
+  if version > FORMAT_VERSION:
+    raise SavingError(
+        f"{filepath!r} uses format version {version}, newer than this "
+        f"hk_keras reads ({FORMAT_VERSION}); upgrade hk_keras.")
+  for name, info in metadata.get("files", {}).items():
+    if name not in members:
+      raise SavingError(f"{filepath!r} is incomplete: {name!r} is listed in "
+                        f"{_METADATA} but missing from the archive.")
+    if _archive.sha256(members[name]) != info.get("sha256"):
+      raise SavingError(
+          f"{filepath!r} is corrupt: the checksum of {name!r} does not match "
+          f"the one recorded when it was saved (sha256 {info.get('sha256')}). "
+          "The file was modified or damaged after saving.")
+  config = _json(members[_CONFIG], filepath, _CONFIG)
+  weights = _archive.read_npz(members[_WEIGHTS], f"{filepath!r}/{_WEIGHTS}")
+  train = {}
+  if _OPTIMIZER in members:
+    train = _archive.read_npz(members[_OPTIMIZER],
+                              f"{filepath!r}/{_OPTIMIZER}")
+  return config, metadata, weights, train
+
+
+def _json(data, filepath, name):
+  try:
+    return json.loads(data.decode("utf-8"))
+  except (UnicodeDecodeError, json.JSONDecodeError) as err:
+    raise SavingError(f"{filepath!r}: {name} is not valid JSON ({err}).") \
+        from err
+
+
+def load_model(filepath, custom_objects: Optional[Mapping[str, Any]] = None,
+               compile: bool = True, safe_mode: bool = True):  # pylint: disable=redefined-builtin
+  """Rebuilds a model saved with `model.save()`, ready to resume `fit`.
+
+  The architecture is rebuilt from config (classes by registered name or
+  `custom_objects`; no code is read from the file), the weights and Haiku
+  state are set, the model is compiled as it was, and the saved optimizer
+  state, RNG key, step count and shuffle seed are restored, so
+  `fit(..., initial_epoch=k)` continues exactly where the saved run was.
+
+  Args:
+    filepath: a `.keras` file.
+    custom_objects: `{name: object}` for custom classes and functions, the
+      functions of `Lambda`/`HaikuLayer` layers (by function or layer name),
+      and compile arguments that could not be saved as config, under the keys
+      `"optimizer"` (e.g. a raw optax transform), `"loss"` and `"metrics"`.
+    compile: compile the model as saved. With False the model is returned
+      uncompiled; the saved optimizer state is still applied when you compile
+      it with an optimizer of the same structure and train.
+    safe_mode: refuse `Lambda`/`HaikuLayer` layers whose function was a
+      lambda (as Keras refuses to load lambdas in safe mode).
+
+  Returns:
+    The model.
+
+  Raises:
+    FileNotFoundError: if there is no file.
+    ValueError: (`SavingError`) for a corrupt or truncated file, a checksum
+      mismatch, weights that do not fit, an unknown class, a missing
+      function, or a compile argument that was not saved and not passed.
+  """
+  filepath = os.fspath(filepath)
+  config, metadata, weights, train = _read_keras(filepath)
+  if not isinstance(config, dict) or "model" not in config:
+    raise SavingError(f"{filepath!r}: {_CONFIG} has no 'model' entry.")
+  model = _serialization.deserialize_keras_object(
+      config["model"], custom_objects=_layer_objects(custom_objects),
+      safe_mode=safe_mode)
+  where = repr(filepath)
+  rename = _load_weight_arrays(model, weights, metadata.get("weights", []),
+                               where)
+  compile_config = config.get("compile_config")
+  if compile and compile_config is not None:
+    _compile_io.compile_from_config(model, compile_config, custom_objects,
+                                    where)
+  train_config = config.get("train_state") or {}
+  saved = _weights.saved_train_state(train, train_config.get("shuffle_seed"),
+                                     rename, where)
+  if saved is not None:
+    _weights.install(model, saved, strict=True)
+  elif train_config.get("shuffle_seed") is not None and model.compiled:
+    model._shuffle_seed = int(train_config["shuffle_seed"])  # pylint: disable=protected-access
+  return model
+
+
+def _layer_objects(custom_objects):
+  return {k: v for k, v in (custom_objects or {}).items()
+          if k not in _compile_io.COMPILE_ARGS}
+
+
+def _load_weight_arrays(model, weights, listing, where):
+  if not weights:
+    return {}
+  if not model.built:
+    raise SavingError(
+        f"{where} holds weights but the rebuilt model {model.name!r} is not "
+        "built, so they have nowhere to go. Build it (model.build(shape)) and "
+        "use model.load_weights(path).")
+  order = [w["path"] for w in listing]
+  pairs, rename = _weights.match_weights(model, weights, order, where)
+  _weights.set_weights(model, pairs)
+  return rename
+
+
+# -- .weights.npz ------------------------------------------------------------------------
+
+def save_weights(model, filepath, overwrite: bool = True) -> None:
+  """Writes the weights (and the train state, if any) to a `.weights.npz`.
+
+  Raises:
+    ValueError: if the path does not end in `.weights.npz` or the model is
+      not built.
+    FileExistsError: if `overwrite=False` and the file exists.
+  """
+  filepath = _check_suffix(
+      filepath, ".weights.npz", "model.save_weights()",
+      "hk_keras stores weights as NumPy .npz (not .weights.h5).")
+  if not overwrite and os.path.exists(filepath):
+    raise FileExistsError(f"{filepath!r} exists and overwrite=False.")
+  if not model.built:
+    raise ValueError(
+        f"Model {model.name!r} is not built, so it has no weights to save. "
+        "Build it first (model.build(input_shape) or call it on data).")
+  weights, listing = _weights.model_weights(model)
+  train, train_meta = _weights.train_state_arrays(model)
+  metadata = {"format": WEIGHTS_FORMAT, "format_version": FORMAT_VERSION,
+              **_versions(), "weights": listing,
+              "train_state": _train_config(model, train_meta)}
+  arrays = {**weights, **train}
+  extra = {_METADATA_KEY: json.dumps(metadata).encode()}
+  _archive.atomic_write(filepath,
+                        lambda f: _archive.write_npz(f, arrays, extra))
+
+
+def load_weights(model, filepath) -> None:
+  """Loads weights from a `.weights.npz` or `.keras` file into `model`.
+
+  Weights are matched by Haiku path (or by creation order when only module
+  names differ). A file with a train state also restores the optimizer
+  state, RNG key, step and shuffle seed when the model trains next with an
+  optimizer of the same structure (otherwise a warning says the optimizer
+  starts afresh).
+
+  Raises:
+    FileNotFoundError: if there is no file.
+    ValueError: (`SavingError`) for a corrupt file, or weights written by a
+      different architecture (count, names or shapes; the message names the
+      layer and both shapes), or an unbuilt model.
+  """
+  filepath = os.fspath(filepath)
+  if filepath.endswith(".keras"):
+    config, metadata, weights, train = _read_keras(filepath)
+    train_config = config.get("train_state") or {}
+    listing = metadata.get("weights", [])
+  else:
+    if not os.path.exists(filepath):
+      raise FileNotFoundError(f"No weights file at {filepath!r}.")
+    arrays = _archive.read_npz(filepath, repr(filepath))
+    metadata = _archive.json_entry(arrays, _METADATA_KEY) or {}
+    if metadata.get("format") not in (None, WEIGHTS_FORMAT):
+      raise SavingError(f"{filepath!r} is not an hk_keras weights file.")
+    weights = {k: v for k, v in arrays.items()
+               if k.startswith(("params/", "state/"))}
+    train = {k: v for k, v in arrays.items() if k not in weights}
+    train_config = metadata.get("train_state") or {}
+    listing = metadata.get("weights", [])
+  if not model.built:
+    raise ValueError(
+        f"Model {model.name!r} is not built yet, so weights cannot be loaded "
+        "into it. Build it first with model.build(input_shape) or by calling "
+        "it on a batch, as in Keras.")
+  where = repr(filepath)
+  order = [w["path"] for w in listing]
+  pairs, rename = _weights.match_weights(model, weights, order, where)
+  _weights.set_weights(model, pairs)
+  saved = _weights.saved_train_state(train, train_config.get("shuffle_seed"),
+                                     rename, where)
+  if saved is not None:
+    _weights.install(model, saved, strict=False)
+
+
+# -- the Model mixin ------------------------------------------------------------------
+
+class ModelIO:
+  """`save`, `save_weights`, `load_weights` and config of `Model`."""
+
+  _pending_train_state = None
+
+  def save(self, filepath, overwrite: bool = True, **kwargs) -> None:
+    """Saves the model to one `.keras` file (see `hk_keras.saving`).
+
+    Architecture, weights, Haiku state, compile arguments and the live train
+    state (optimizer state, RNG key, step, shuffle seed) go into one zip,
+    written atomically. Safe to call from a callback at epoch end.
+
+    Args:
+      filepath: a path ending in `.keras`.
+      overwrite: if False and the file exists, raise `FileExistsError`.
+
+    >>> import hk_keras, tempfile, os
+    >>> model = hk_keras.Sequential([hk_keras.Input((3,)),
+    ...                              hk_keras.layers.Dense(2)])
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.keras")
+    >>> model.save(path)
+    >>> hk_keras.models.load_model(path).count_params()
+    8
+    """
+    kwargs.pop("zipped", None)
+    if kwargs:
+      raise TypeError(f"save() got unexpected arguments {sorted(kwargs)}.")
+    save_model(self, filepath, overwrite=overwrite)
+
+  def save_weights(self, filepath, overwrite: bool = True) -> None:
+    """Saves the weights (and train state, if any) to a `.weights.npz`."""
+    save_weights(self, filepath, overwrite=overwrite)
+
+  def load_weights(self, filepath, skip_mismatch: bool = False) -> None:
+    """Loads weights from a `.weights.npz` (or `.keras`) file.
+
+    Raises:
+      ValueError: for a corrupt file or weights of another architecture.
+    """
+    if skip_mismatch:
+      raise ValueError("load_weights(skip_mismatch=True) is not supported: "
+                       "hk_keras loads all weights or raises.")
+    load_weights(self, filepath)
+
+  @classmethod
+  def from_config(cls, config, custom_objects=None):
+    """Rebuilds a model from `get_config()` (Functional graphs included)."""
+    from ..models._sequential import Sequential  # pylint: disable=g-import-not-at-top
+    with _registry.custom_object_scope(custom_objects), \
+        _serialization.load_context():
+      if _graph.is_functional_config(config):
+        return _graph.functional_from_config(cls, config)
+      if issubclass(cls, Sequential) and _graph.is_sequential_config(config):
+        return _graph.sequential_from_config(cls, config)
+      return cls(**config)
+
+  def _prepare(self, x, y):
+    before = self._ts
+    super()._prepare(x, y)
+    pending = self._pending_train_state
+    if pending is not None and self._ts is not None and self._ts is not before:
+      self._pending_train_state = None
+      self._ts = pending.apply(self, self._ts)
