@@ -95,10 +95,10 @@ def _weights(values_shape_batch, kind, seed):
 
 
 # (class name, constructor kwargs, data kind, shapes)
-_STD_SHAPES = [(4, 3), (2, 3, 5), ((5,), (5, 1))]
+_STD_SHAPES = [(4, 3), ((5,), (5, 1))]
 LOSS_CASES = [
     ("MeanSquaredError", {}, "regression",
-     _STD_SHAPES + [((5, 1), (5,)), (6, 1)]),
+     _STD_SHAPES + [(2, 3, 5), ((5, 1), (5,)), (6, 1)]),
     ("MeanAbsoluteError", {}, "regression", _STD_SHAPES),
     ("MeanAbsolutePercentageError", {}, "regression", _STD_SHAPES),
     ("MeanSquaredLogarithmicError", {}, "positive", _STD_SHAPES),
@@ -106,7 +106,7 @@ LOSS_CASES = [
     ("Huber", {"delta": 0.4}, "regression", _STD_SHAPES),
     ("LogCosh", {}, "regression", _STD_SHAPES),
     ("CosineSimilarity", {}, "regression", [(4, 3), (2, 3, 5)]),
-    ("KLDivergence", {}, "probs", [(4, 3), (2, 3, 5), ((5,), (5, 1))]),
+    ("KLDivergence", {}, "probs", [(4, 3), ((5,), (5, 1))]),
     ("Poisson", {}, "positive", _STD_SHAPES),
     ("Hinge", {}, "binary", _STD_SHAPES),
     ("Hinge", {}, "signed", [(4, 3)]),
@@ -494,3 +494,16 @@ def test_gradients_are_finite_for_every_loss():
     grad = jax.grad(lambda p, loss=loss, y_true=y_true: loss(y_true, p))(
         jnp.asarray(y_pred))
     chex.assert_tree_all_finite(grad)
+
+
+def test_dtype_policy_names_and_bfloat16_outputs():
+  assert L.MeanSquaredError().dtype == "float32"
+  assert L.MeanSquaredError(dtype="mixed_bfloat16").dtype == "bfloat16"
+  with pytest.raises(ValueError, match=r"Invalid dtype 'foo'"):
+    L.Loss(dtype="foo")
+  # bfloat16 model outputs are scored in float32 by default.
+  y_pred = jnp.asarray([[0.2, 0.7]], jnp.bfloat16)
+  value = L.BinaryCrossentropy()(np.array([[0.0, 1.0]]), y_pred)
+  assert value.dtype == jnp.float32
+  assert isinstance(L.get({"class_name": "function", "config": "mse"}),
+                    L.MeanSquaredError)

@@ -602,3 +602,29 @@ def test_docstring_examples_run():
     module = importlib.import_module(f"{M.__name__}.{info.name}")
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0, info.name
+
+
+def test_dtypes_and_function_configs():
+  assert M.Mean(dtype="mixed_bfloat16").dtype == "bfloat16"
+  assert M.Mean().init()["total"].dtype == jnp.float32
+  wrapped = M.get({"class_name": "function", "config": "binary_accuracy"})
+  assert isinstance(wrapped, M.MeanMetricWrapper)
+  assert wrapped.name == "binary_accuracy"
+  config = M.Precision(thresholds=np.array([0.2, 0.4])).get_config()
+  assert config["thresholds"] == [0.2, 0.4]
+  json.dumps(config)
+
+
+@pytest.mark.parametrize("case", ["Mean", "Precision", "AUC",
+                                  "TruePositives", "AUC_multi_label"])
+def test_state_can_be_donated(case):
+  """No two leaves of a fresh state share a buffer (jit donation needs it)."""
+  metric = CASES[case][0]()
+  leaves = jax.tree_util.tree_leaves(metric.init())
+  assert len({id(leaf) for leaf in leaves}) == len(leaves)
+  data, sw = _batches(CASES[case][2], "per_sample")[0]
+  update = jax.jit(lambda s, d, w: metric.update(s, *d, sample_weight=w),
+                   donate_argnums=0)
+  state = update(metric.init(), data, sw)
+  state = update(state, data, sw)
+  chex.assert_tree_all_finite(state)

@@ -16,6 +16,22 @@ def to_snake_case(name: str) -> str:
   return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
+def standardize_dtype(dtype) -> str:
+  """Dtype name for a loss or metric; a `"mixed_*"` policy gives its compute
+  dtype, as in Keras. `None` means `"float32"`."""
+  if dtype is None:
+    return "float32"
+  name = getattr(dtype, "compute_dtype", dtype)  # A policy object.
+  if isinstance(name, str) and name.startswith("mixed_"):
+    name = name[len("mixed_"):]
+  try:
+    return jnp.dtype(name).name
+  except TypeError:
+    raise ValueError(
+        f"Invalid dtype {dtype!r}: expected a dtype name such as 'float32' or "
+        "'bfloat16', or a policy name such as 'mixed_bfloat16'.") from None
+
+
 class Loss:
   """Base class of losses: per-sample values, then weighting and reduction.
 
@@ -47,7 +63,7 @@ class Loss:
                dtype: Optional[str] = None):
     self.name = name or to_snake_case(type(self).__name__)
     self.reduction = _reduction.standardize_reduction(reduction)
-    self.dtype = jnp.dtype(dtype or "float32").name
+    self.dtype = standardize_dtype(dtype)
 
   def __call__(self, y_true, y_pred, sample_weight=None):
     """Computes the reduced, weighted loss.

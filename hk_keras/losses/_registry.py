@@ -126,7 +126,8 @@ def get(identifier: Any) -> Optional[Loss]:
   if isinstance(identifier, Loss):
     return identifier
   if isinstance(identifier, dict):
-    return deserialize(identifier)
+    loss = deserialize(identifier)
+    return loss if isinstance(loss, Loss) else get(loss)
   if isinstance(identifier, str):
     if identifier in CLASSES_BY_NAME and identifier not in (
         "Loss", "LossFunctionWrapper"):

@@ -114,8 +114,9 @@ class AUC(Metric):
       shape = (self.num_thresholds, self.num_labels)
     else:
       shape = (self.num_thresholds,)
-    zeros = jnp.zeros(shape, self.dtype)
-    return {"tp": zeros, "fp": zeros, "tn": zeros, "fn": zeros}
+    # Distinct arrays per leaf: a donated state must not alias buffers.
+    return {key: jnp.zeros(shape, self.dtype) for key in ("tp", "fp", "tn",
+                                                          "fn")}
 
   def update(self, state, y_true, y_pred, sample_weight=None):
     y_pred = jnp.asarray(y_pred)

@@ -211,6 +211,8 @@ class _ConfusionMatrixMetric(Metric):
   def __init__(self, thresholds=None, top_k=None, class_id=None, name=None,
                dtype=None, default_threshold=0.5):
     super().__init__(name=name, dtype=dtype)
+    if isinstance(thresholds, (tuple, np.ndarray)):
+      thresholds = [float(t) for t in thresholds]  # JSON-able config.
     self.init_thresholds = thresholds
     self.top_k = top_k
     self.class_id = class_id
@@ -218,8 +220,9 @@ class _ConfusionMatrixMetric(Metric):
     self._evenly = evenly_distributed(self.thresholds)
 
   def init(self):
-    zeros = jnp.zeros((len(self.thresholds),), self.dtype)
-    return {key: zeros for key in self._conditions}
+    # Distinct arrays per leaf: a donated state must not alias buffers.
+    return {key: jnp.zeros((len(self.thresholds),), self.dtype)
+            for key in self._conditions}
 
   def update(self, state, y_true, y_pred, sample_weight=None):
     counts = confusion_counts(

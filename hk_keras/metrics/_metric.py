@@ -7,6 +7,8 @@ from typing import Any, Callable, Dict, NamedTuple, Optional
 import jax
 import jax.numpy as jnp
 
+from ..losses._loss import standardize_dtype
+
 MetricState = Any
 """A pytree of `jnp` arrays (for most metrics a dict such as
 `{"total": f32[], "count": f32[]}`)."""
@@ -95,7 +97,7 @@ class Metric:
 
   def __init__(self, name: Optional[str] = None, dtype: Optional[str] = None):
     self.name = name or to_snake_case(type(self).__name__)
-    self.dtype = jnp.dtype(dtype or "float32").name
+    self.dtype = standardize_dtype(dtype)
     self._state = None
 
   # --- The pure interface. -------------------------------------------------

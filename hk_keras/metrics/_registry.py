@@ -141,7 +141,8 @@ def get(identifier: Any) -> Optional[Metric]:
   if isinstance(identifier, Metric):
     return identifier
   if isinstance(identifier, dict):
-    return deserialize(identifier)
+    metric = deserialize(identifier)
+    return metric if isinstance(metric, Metric) else get(metric)
   if isinstance(identifier, str):
     if identifier in _BY_STRING:
       return _BY_STRING[identifier]()
