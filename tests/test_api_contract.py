@@ -26,7 +26,6 @@ PENDING = {
     "hk_keras.distribution.set_distribution": "issue: Devices",
     "hk_keras.mixed_precision": "issue: Devices (mixed precision)",
     "hk_keras.mixed_precision.set_global_policy": "issue: Devices",
-    "hk_keras.callbacks.ModelCheckpoint": "issue: Callbacks",
 }
 
 

@@ -417,3 +417,93 @@ def test_tensorboard_rejects_a_bad_update_freq():
   pytest.importorskip("tensorboardX")
   with pytest.raises(ValueError, match="positive number of batches"):
     callbacks.TensorBoard(update_freq=0)
+
+
+# -- ModelCheckpoint -------------------------------------------------------------------
+def test_model_checkpoint_formats_names_and_saves_every_epoch(tmp_path):
+  model = _model()
+  x, y = _data()
+  snaps = _Snapshots()
+  path = str(tmp_path / "ckpt" / "{epoch:02d}-{val_loss:.3f}.keras")
+  history = model.fit(x, y, epochs=3, batch_size=8, verbose=0,
+                      validation_data=(x, y),
+                      callbacks=[callbacks.ModelCheckpoint(path), snaps])
+  names = sorted(os.listdir(tmp_path / "ckpt"))
+  assert names == [f"{e + 1:02d}-{v:.3f}.keras"
+                   for e, v in enumerate(history.history["val_loss"])]
+  loaded = hk_keras.models.load_model(tmp_path / "ckpt" / names[1])
+  chex.assert_trees_all_equal(loaded.get_weights(), snaps.weights[1])
+
+
+def test_model_checkpoint_best_only(tmp_path, capsys):
+  model = _model()
+  x, y = _data()
+  snaps = _Snapshots()
+  path = tmp_path / "best.weights.npz"
+  checkpoint = callbacks.ModelCheckpoint(path, save_best_only=True,
+                                         save_weights_only=True, verbose=1)
+  model.fit(x, y, epochs=4, batch_size=8, verbose=0, validation_data=(x, y),
+            callbacks=[_script("val_loss", [3.0, 1.0, 2.0, 1.5]), checkpoint,
+                       snaps])
+  fresh = _model(seed=5)
+  fresh.load_weights(path)
+  chex.assert_trees_all_equal(fresh.get_weights(), snaps.weights[1])
+  out = capsys.readouterr().out
+  assert "val_loss improved from 3.00000 to 1.00000" in out
+  assert "Epoch 4: val_loss did not improve from 1.00000" in out
+  # mode="max" (or a metric that grows) keeps the highest value instead.
+  checkpoint = callbacks.ModelCheckpoint(path, monitor="val_acc",
+                                         save_best_only=True,
+                                         save_weights_only=True)
+  model.fit(x, y, epochs=3, batch_size=8, verbose=0, validation_data=(x, y),
+            callbacks=[_script("val_acc", [0.5, 0.9, 0.7]), checkpoint])
+  assert checkpoint.best == 0.9
+
+
+def test_model_checkpoint_every_n_batches(tmp_path):
+  x, y = _data(n=32)
+  model = _model()
+  path = str(tmp_path / "{epoch}-{batch}.weights.npz")
+  model.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0,
+            callbacks=[callbacks.ModelCheckpoint(path, save_weights_only=True,
+                                                 save_freq=3)])
+  assert sorted(os.listdir(tmp_path)) == ["1-3.weights.npz", "2-2.weights.npz"]
+  # The mid-epoch file holds the weights after exactly 3 steps.
+  reference = _model()
+  reference.fit(x, y, epochs=1, batch_size=8, shuffle=False, verbose=0,
+                steps_per_epoch=3)
+  saved = _model(seed=5)
+  saved.load_weights(tmp_path / "1-3.weights.npz")
+  chex.assert_trees_all_equal(saved.get_weights(), reference.get_weights())
+
+
+def test_model_checkpoint_argument_errors(tmp_path):
+  with pytest.raises(ValueError, match="must end in '.keras'"):
+    callbacks.ModelCheckpoint(tmp_path / "m.h5")
+  with pytest.raises(ValueError, match="'.weights.npz'"):
+    callbacks.ModelCheckpoint(tmp_path / "m.keras", save_weights_only=True)
+  with pytest.raises(ValueError, match="positive number of batches"):
+    callbacks.ModelCheckpoint(tmp_path / "m.keras", save_freq="often")
+  model = _model()
+  x, y = _data(n=8)
+  with pytest.raises(KeyError, match="could not format"):
+    model.fit(x, y, verbose=0, callbacks=[
+        callbacks.ModelCheckpoint(str(tmp_path / "{accuracy}.keras"))])
+
+
+# -- BackupAndRestore ------------------------------------------------------------------
+def test_backup_and_restore_every_n_batches_and_keeping_the_backup(tmp_path):
+  x, y = _data(n=32)
+  model = _model()
+  backup = callbacks.BackupAndRestore(tmp_path, save_freq=3,
+                                      delete_checkpoint=False)
+  model.fit(x, y, epochs=2, batch_size=8, verbose=0, callbacks=[backup])
+  # 8 batches: backups after batches 3 and 6 (mid-epoch) and at epoch ends.
+  assert sorted(os.listdir(tmp_path)) == ["backup-epoch2.weights.npz",
+                                          "latest.json"]
+  (tmp_path / "keep.txt").write_text("not ours")
+  again = _model(seed=3)
+  history = again.fit(x, y, epochs=3, batch_size=8, verbose=0,
+                      callbacks=[callbacks.BackupAndRestore(tmp_path)])
+  assert history.epoch == [2]
+  assert os.listdir(tmp_path) == ["keep.txt"]  # only its own files removed

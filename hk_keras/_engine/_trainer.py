@@ -427,6 +427,8 @@ class Trainer:
     # A callback may move the start (BackupAndRestore resuming a run).
     initial_epoch = self._initial_epoch or initial_epoch
     self._initial_epoch = None
+    if train is not None and self._ts is None:
+      self._prepare(train.x, train.y)  # a callback loaded a checkpoint
     for epoch in range(initial_epoch, epochs):
       cbs.on_epoch_begin(epoch)
       if self._ts is not None:
