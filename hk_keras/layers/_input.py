@@ -144,6 +144,18 @@ def Input(shape, dtype="float32", name=None, batch_size=None) -> KerasTensor:  #
   return layer.output
 
 
+def as_input_dtype(value, dtype):
+  """Converts data fed to an `Input` to its declared dtype, as Keras does.
+
+  Without this, uint8 images or int features reach layers that cast their
+  float kernels to the input's dtype, and compute with truncated weights.
+  """
+  dtype = jnp.dtype(dtype)
+  if getattr(value, "dtype", None) != dtype:
+    value = jnp.asarray(value, dtype)
+  return value
+
+
 def _is_symbolic(x):
   return isinstance(x, KerasTensor)
 

@@ -83,15 +83,15 @@ class Functional(Model):
     structure = self._inputs_struct
     if isinstance(structure, dict):
       for key, tensor in structure.items():
-        values[id(tensor)] = inputs[key]
+        values[id(tensor)] = _input.as_input_dtype(inputs[key], tensor.dtype)
     elif isinstance(structure, list):
       items = inputs if isinstance(inputs, (list, tuple)) else [inputs]
       for tensor, value in zip(structure, items):
-        values[id(tensor)] = value
+        values[id(tensor)] = _input.as_input_dtype(value, tensor.dtype)
     else:
       if isinstance(inputs, (list, tuple)) and len(inputs) == 1:
         inputs = inputs[0]
-      values[id(structure)] = inputs
+      values[id(structure)] = _input.as_input_dtype(inputs, structure.dtype)
 
     def resolve(x):
       return values[id(x)] if _is_kt(x) else x

@@ -91,6 +91,8 @@ class Sequential(Model):
 
   def call(self, inputs, training=False):
     x = inputs
+    if self._input_layer is not None:
+      x = _input.as_input_dtype(x, self._input_layer.dtype)
     for layer in self._tracked_layers:
       x = layer(x, training=training)
     return x
