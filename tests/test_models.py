@@ -299,3 +299,27 @@ def test_automatic_layer_names_follow_keras():
         cls, ())
     base = lambda name: re.sub(r"_\d+$", "", name)
     assert base(ours(*args).name) == base(theirs(*args).name)
+
+
+def test_integer_data_is_converted_like_keras():
+  images = (np.arange(2 * 6 * 6).reshape(2, 6, 6, 1) % 7).astype(np.uint8)
+
+  def conv(lib):
+    return lib.Sequential([lib.Input((6, 6, 1)), lib.layers.Conv2D(2, 3),
+                           lib.layers.Flatten(), lib.layers.Dense(1)])
+  ours = conv(hk_keras)
+  with jax.numpy_rank_promotion("allow"):
+    theirs = conv(keras)
+  # Fed to a float32 Input, uint8 data is converted to float32 first.
+  _check_parity(ours, theirs, images)
+  out, _ = ours.apply(ours.params, ours.state, None, images)
+  assert out.dtype == jnp.float32
+
+  # A lazily built Dense on int features computes in float, as Keras.
+  features = np.arange(8, dtype=np.int32).reshape(2, 4)
+  ours = hk_keras.Sequential([layers.Dense(1)])
+  ours(features)
+  with jax.numpy_rank_promotion("allow"):
+    theirs = keras.Sequential([keras.layers.Dense(1)])
+    theirs(features)
+  _check_parity(ours, theirs, features)

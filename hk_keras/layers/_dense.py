@@ -50,6 +50,10 @@ class Dense(Layer):
           shape=(self.units,), initializer=self.bias_initializer, name="bias")
 
   def call(self, inputs):
+    if not jnp.issubdtype(inputs.dtype, jnp.inexact):
+      # Integer/bool features compute in float (Keras's matmul promotes);
+      # casting the kernel to int would truncate it.
+      inputs = inputs.astype(self.compute_dtype)
     x = jnp.matmul(inputs, self.kernel.astype(inputs.dtype))
     if self.use_bias:
       # Same-rank bias, so Dense also runs under jax_numpy_rank_promotion="raise".
