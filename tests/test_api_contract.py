@@ -20,12 +20,6 @@ API_MD = Path(__file__).parents[1] / ".." / "shared" / "API.md"
 # name -> the issue that will add it. Keep in step with the code: the test
 # fails when a name here starts to exist.
 PENDING = {
-    "hk_keras.distribution": "issue: Devices (data parallel, multi-host)",
-    "hk_keras.distribution.DataParallel": "issue: Devices",
-    "hk_keras.distribution.initialize": "issue: Devices",
-    "hk_keras.distribution.set_distribution": "issue: Devices",
-    "hk_keras.mixed_precision": "issue: Devices (mixed precision)",
-    "hk_keras.mixed_precision.set_global_policy": "issue: Devices",
 }
 
 
