@@ -11,6 +11,7 @@ from . import initializers
 from . import layers
 from . import losses
 from . import metrics
+from . import mixed_precision
 from . import models
 from . import optimizers
 from . import saving
@@ -21,5 +22,5 @@ from .models import Model, Sequential
 __version__ = "0.1.0"
 
 __all__ = ["Input", "Model", "Sequential", "activations", "callbacks",
-           "datasets", "initializers", "layers", "losses", "metrics", "models",
-           "optimizers", "saving", "utils"]
+           "datasets", "initializers", "layers", "losses", "metrics",
+           "mixed_precision", "models", "optimizers", "saving", "utils"]

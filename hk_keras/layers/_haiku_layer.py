@@ -1,6 +1,8 @@
 """`HaikuLayer`: any Haiku code as a Keras layer."""
 import inspect
 
+import haiku as hk
+
 from ._layer import Layer
 
 
@@ -30,6 +32,20 @@ class HaikuLayer(Layer):
              if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]) >= 2)
 
   def call(self, inputs, training=False):
+    policy = self.dtype_policy
+    if not policy.is_mixed:
+      return self._call_fn(inputs, training)
+    # Under a mixed policy the Haiku modules inside read their float32
+    # params cast to the compute dtype, with Haiku's custom-getter mechanism
+    # (as hk.mixed_precision does); their state stays full precision.
+    jmp_policy = policy.jmp_policy
+    def cast(next_getter, value, context):
+      del context
+      return next_getter(jmp_policy.cast_to_compute(value))
+    with hk.custom_getter(cast):
+      return self._call_fn(inputs, training)
+
+  def _call_fn(self, inputs, training):
     if self._fn_takes_training:
       return self.fn(inputs, training)
     return self.fn(inputs)

@@ -10,6 +10,7 @@ import numpy as np
 from .. import utils
 from .._core import _context
 from .._core import _naming
+from ..mixed_precision import _policy
 
 _ADD_WEIGHT_OUTSIDE_TRACE = (
     "add_weight() was called outside of a model trace. In hk_keras, weights are "
@@ -43,7 +44,10 @@ class Layer:
   Args:
     trainable: whether the layer's weights are updated by `fit`.
     name: unique name; defaults to the snake_case class name made unique.
-    dtype: variable dtype (default float32).
+    dtype: a dtype policy: None (the global policy of
+      `hk_keras.mixed_precision`, read now), a policy name such as
+      "mixed_bfloat16", a `Policy`, or a dtype name for both variables and
+      computation.
     autocast: cast floating inputs to the compute dtype.
   """
 
@@ -64,7 +68,8 @@ class Layer:
       name = _naming.unique_name(_naming.to_snake_case(type(self).__name__))
     self._name = _naming.validate_name(name, "layer")
     self._trainable = bool(trainable)
-    self._dtype = jnp.dtype(dtype or "float32").name
+    self._dtype_policy = _policy.resolve(dtype)
+    self._dtype = self._dtype_policy.variable_dtype
     self.autocast = autocast
     self.built = False
     self._weight_attrs = {}
@@ -98,7 +103,13 @@ class Layer:
 
   @property
   def compute_dtype(self) -> str:
-    return self._dtype
+    """The dtype of the computation (the policy's; inputs are cast to it)."""
+    return self._dtype_policy.compute_dtype
+
+  @property
+  def dtype_policy(self) -> "_policy.Policy":
+    """The layer's `hk_keras.mixed_precision.Policy`."""
+    return self._dtype_policy
 
   @property
   def trainable(self) -> bool:
@@ -162,6 +173,11 @@ class Layer:
       dtype: defaults to the layer's variable dtype.
       trainable: trainable weights are params, others are state.
       name: the entry name inside this layer's params/state dict.
+      autocast: under a mixed policy, return a trainable floating weight
+        cast to the compute dtype (the stored param stays in the variable
+        dtype and gets float32 gradients), as Keras autocasts variables
+        read in `call`. Pass False to keep full precision (normalization
+        layers do).
 
     Returns:
       The weight's current value (a jax array) for this trace.
@@ -172,7 +188,7 @@ class Layer:
     from .. import initializers
     kwargs.pop("regularizer", None)
     kwargs.pop("constraint", None)
-    kwargs.pop("autocast", None)
+    autocast = kwargs.pop("autocast", True)
     if kwargs:
       raise TypeError(f"add_weight got unexpected arguments {sorted(kwargs)}.")
     if _context.current() is None:
@@ -190,6 +206,10 @@ class Layer:
     else:
       value = hk.get_state(name, shape, dtype, init=init)
     kind = "params" if trainable else "state"
+    policy = self._dtype_policy
+    if (trainable and autocast and policy.is_mixed
+        and jnp.issubdtype(dtype, jnp.floating)):
+      value = policy.jmp_policy.cast_to_compute(value)
     self._trace_values[id(value)] = (kind, name, value)
     return value
 
@@ -226,7 +246,7 @@ class Layer:
   def get_config(self) -> dict:
     """Returns the constructor arguments as a JSON-able dict."""
     config = {"name": self.name, "trainable": self.trainable,
-              "dtype": self.dtype}
+              "dtype": self._dtype_policy.name}
     return config
 
   @classmethod

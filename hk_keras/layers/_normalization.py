@@ -61,8 +61,9 @@ class BatchNormalization(Layer):
   leaves them unchanged.
 
   `output = (inputs - mean) / sqrt(variance + epsilon) * gamma + beta`.
-  Statistics are computed in float32 even for lower-precision inputs; the
-  output has the inputs' dtype.
+  Statistics are computed in float32 even for lower-precision inputs (and,
+  under a mixed precision policy, with float32 `gamma`/`beta`); the output
+  has the inputs' dtype.
 
   Weights, in Keras order: `gamma`, `beta` (params, when `scale`/`center`)
   then `moving_mean`, `moving_variance` (state), all of shape
@@ -148,9 +149,11 @@ class BatchNormalization(Layer):
                                  if a != axis)
     shape = (input_shape[axis],)
     if self.scale:
-      self.gamma = self.add_weight(shape, self.gamma_initializer, name="gamma")
+      self.gamma = self.add_weight(shape, self.gamma_initializer, name="gamma",
+                                   autocast=False)
     if self.center:
-      self.beta = self.add_weight(shape, self.beta_initializer, name="beta")
+      self.beta = self.add_weight(shape, self.beta_initializer, name="beta",
+                                  autocast=False)
     self.moving_mean = self.add_weight(
         shape, self.moving_mean_initializer, trainable=False,
         name="moving_mean")
@@ -288,9 +291,11 @@ class LayerNormalization(Layer):
     self._norm_axes = tuple(axes)
     shape = tuple(input_shape[a] for a in axes)
     if self.scale or self.rms_scaling:
-      self.gamma = self.add_weight(shape, self.gamma_initializer, name="gamma")
+      self.gamma = self.add_weight(shape, self.gamma_initializer, name="gamma",
+                                   autocast=False)
     if self.center and not self.rms_scaling:
-      self.beta = self.add_weight(shape, self.beta_initializer, name="beta")
+      self.beta = self.add_weight(shape, self.beta_initializer, name="beta",
+                                  autocast=False)
 
   def call(self, inputs):
     dtype = stats_dtype(inputs.dtype)
