@@ -87,6 +87,7 @@ def save_model(model, filepath, overwrite: bool = True) -> None:
       "Use model.save_weights('name.weights.npz') to save only the weights.")
   if not overwrite and os.path.exists(filepath):
     raise FileExistsError(f"{filepath!r} exists and overwrite=False.")
+  _serialization.warn_about_lambdas(model)
   model_config = _serialization.serialize_keras_object(model)
   weights, listing = _weights.model_weights(model)
   train, train_meta = _weights.train_state_arrays(model)
@@ -108,7 +109,8 @@ def save_model(model, filepath, overwrite: bool = True) -> None:
                 for name, data in members.items()},
       "weights": listing,
   }
-  members = {_METADATA: json.dumps(metadata, indent=1).encode(), **members}
+  # metadata.json goes last: a file cut short anywhere lacks it.
+  members[_METADATA] = json.dumps(metadata, indent=1).encode()
   _archive.atomic_write(filepath, lambda f: _archive.write_zip(f, members))
 
 
@@ -120,9 +122,10 @@ def _read_keras(filepath):
   for name in (_METADATA, _CONFIG, _WEIGHTS):
     if name not in members:
       raise SavingError(
-          f"{filepath!r} is not an hk_keras .keras file: it has no {name!r} "
-          f"(members: {sorted(members)}). Was it written by another program "
-          "(Keras's .keras files hold .h5 weights)?")
+          f"{filepath!r} is not a complete hk_keras .keras file: it has no "
+          f"{name!r} (members: {sorted(members)[:6]}). The file is truncated "
+          "or corrupt, or was written by another program (Keras's own .keras "
+          "files hold .h5 weights).")
   metadata = _json(members[_METADATA], filepath, _METADATA)
   version = metadata.get("format_version")
   if metadata.get("format") != FORMAT or not isinstance(version, int):

@@ -165,14 +165,7 @@ def serialize_keras_object(obj: Any) -> Dict[str, Any]:
   fn_key = _function_key(obj)
   if fn_key is not None:
     fn = getattr(obj, fn_key)
-    ref = _function_ref(fn)
-    config[fn_key] = ref
-    if ref is None:
-      warnings.warn(
-          f"Layer {obj.name!r} ({cls.__name__}) wraps a lambda, which is not "
-          "saved. Loading will need safe_mode=False and "
-          f"custom_objects={{{obj.name!r}: fn}}; a registered module-level "
-          "function avoids that.", stacklevel=3)
+    config[fn_key] = _function_ref(fn)
   entry = {
       "module": cls.__module__,
       "class_name": cls.__name__,
@@ -185,6 +178,26 @@ def serialize_keras_object(obj: Any) -> Dict[str, Any]:
     if spec is not None:
       entry["build_config"] = {"input_spec": encode_specs(spec)}
   return entry
+
+
+def warn_about_lambdas(model) -> None:
+  """Warns once per layer whose function is a lambda (it is not saved)."""
+  seen, stack = set(), [model]
+  while stack:
+    layer = stack.pop()
+    if id(layer) in seen:
+      continue
+    seen.add(id(layer))
+    stack.extend(layer.layers)
+    key = _function_key(layer)
+    if key is not None and _function_ref(getattr(layer, key)) is None:
+      warnings.warn(
+          f"Layer {layer.name!r} ({type(layer).__name__}) wraps a lambda, "
+          "which is not saved (hk_keras never stores code). Loading will need "
+          f"safe_mode=False and custom_objects={{{layer.name!r}: fn}}; a "
+          "module-level function registered with "
+          "@hk_keras.saving.register_keras_serializable() avoids that.",
+          stacklevel=4)
 
 
 def _function_key(obj) -> Optional[str]:
@@ -223,6 +236,8 @@ def _resolve_class(entry, custom_objects):
 def _resolve_function(entry, cls, config, key, custom_objects, ctx):
   layer = config.get("name")
   ref = config.get(key)
+  if ref is None and ctx.safe_mode:
+    raise ValueError(_LAMBDA_REFUSED.format(layer=layer, cls=cls.__name__))
   found = None
   if layer is not None:
     found = (custom_objects or {}).get(layer)
@@ -231,8 +246,6 @@ def _resolve_function(entry, cls, config, key, custom_objects, ctx):
         if layer in scope:
           found = scope[layer]
           break
-  if found is None and ref is None and ctx.safe_mode:
-    raise ValueError(_LAMBDA_REFUSED.format(layer=layer, cls=cls.__name__))
   if found is None and ref is not None:
     found = _registry.get_registered_object(ref, custom_objects)
   if found is None:
