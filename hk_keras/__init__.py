@@ -7,6 +7,7 @@ every model is one `hk.transform_with_state` (`model.init`, `model.apply`,
 from . import activations
 from . import callbacks
 from . import datasets
+from . import distribution
 from . import initializers
 from . import layers
 from . import losses
@@ -22,5 +23,6 @@ from .models import Model, Sequential
 __version__ = "0.1.0"
 
 __all__ = ["Input", "Model", "Sequential", "activations", "callbacks",
-           "datasets", "initializers", "layers", "losses", "metrics",
-           "mixed_precision", "models", "optimizers", "saving", "utils"]
+           "datasets", "distribution", "initializers", "layers", "losses",
+           "metrics", "mixed_precision", "models", "optimizers", "saving",
+           "utils"]

@@ -10,6 +10,7 @@ import jax
 import jax.numpy as jnp
 
 from .. import losses as losses_lib
+from .._core import _replica
 
 _ACCURACY = ("accuracy", "acc")
 _CROSSENTROPY = ("crossentropy", "ce")  # resolved from shapes, like accuracy
@@ -194,17 +195,22 @@ def _with_mask(sample_weight, mask, loss):
   """Folds a padding mask into sample weights; returns (weights, scale).
 
   For Keras's "sum_over_batch_size" reduction the padded rows still count
-  in the divisor, so the scale `batch / real_rows` undoes that.
+  in the divisor, so the scale `batch / real_rows` undoes that. Under pmap
+  each replica holds a slice of the global batch and the gradients are
+  averaged over replicas: the scale counts the real rows of all replicas, and
+  a "sum" loss is multiplied by the replica count, so that the replicas'
+  mean is the loss of the whole global batch.
   """
+  reduction = getattr(loss, "reduction", None)
+  scale = _replica.count() if reduction == "sum" else 1.0
   if mask is None:
-    return sample_weight, 1.0
+    return sample_weight, scale
   if sample_weight is None:
     weights = mask
   else:
     sw = jnp.asarray(sample_weight, jnp.float32)
     weights = sw * jnp.reshape(mask, mask.shape + (1,) * (sw.ndim - 1))
-  scale = 1.0
-  reduction = getattr(loss, "reduction", None)
   if reduction in ("sum_over_batch_size", "mean"):
-    scale = mask.shape[0] / jnp.maximum(jnp.sum(mask), 1.0)
+    real = _replica.psum(jnp.sum(mask))  # over the global batch
+    scale = mask.shape[0] * _replica.count() / jnp.maximum(real, 1.0)
   return weights, scale

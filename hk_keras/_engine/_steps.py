@@ -9,10 +9,11 @@ import chex
 import haiku as hk
 import jax
 import jax.numpy as jnp
+import jmp
 import optax
 from jax.experimental import checkify
 
-from ._train_state import TrainState
+from .._core import _replica
 
 _NONFINITE_HINT = (
     "Training produced a non-finite value (debug=True check): {}. Common "
@@ -50,22 +51,37 @@ def pack(x):
 
 
 def default_train_step(model, objective, tx, mask, debug, data_state, batch):
-  """One optimizer step. Returns (new train state, logs)."""
+  """One optimizer step. Returns (new train state, logs).
+
+  Under data parallelism the batch is this replica's slice: gradients are
+  averaged over replicas (`_replica.pmean`, a no-op otherwise), and the
+  padded rows of a last uneven batch (`_replica.sample_mask()`) are left out
+  of the loss, the metrics and BatchNormalization statistics. With a loss
+  scale in the state (float16 mixed precision) the loss is scaled, the
+  gradients unscaled, and a step with non-finite gradients is skipped.
+  """
   state = data_state
   x, y, sample_weight = batch
   check_batch(x, y)
+  rows = _replica.sample_mask()
   rng, step_rng = jax.random.split(state.rng)
+  step_rng = _replica.fold_in(step_rng)
   trainable, frozen = split_trainable(state.params, mask)
+  scale = getattr(state, "loss_scale", None)
 
   def loss_fn(trainable):
     params = hk.data_structures.merge(trainable, frozen)
     y_pred, new_state = model.apply(params, state.state, step_rng,
                                     *model._unpack_inputs(x), training=True)
-    loss, _ = objective.compute_loss(y, y_pred, sample_weight)
-    return loss, (y_pred, new_state)
+    loss, _ = objective.compute_loss(y, y_pred, sample_weight, mask=rows)
+    scaled = loss if scale is None else scale.scale(loss)
+    return scaled, (loss, y_pred, new_state)
 
-  (loss, (y_pred, new_model_state)), grads = jax.value_and_grad(
+  (_, (loss, y_pred, new_model_state)), grads = jax.value_and_grad(
       loss_fn, has_aux=True)(trainable)
+  grads = _replica.pmean(grads)
+  if scale is not None:
+    grads = scale.unscale(grads)
   if debug:
     checkify.check(jnp.isfinite(loss), _NONFINITE_HINT.format("loss"))
     for path, g in jax.tree_util.tree_leaves_with_path(grads):
@@ -73,12 +89,20 @@ def default_train_step(model, objective, tx, mask, debug, data_state, batch):
       checkify.check(jnp.all(jnp.isfinite(g)),
                      _NONFINITE_HINT.format(f"gradient of {name}"))
   updates, opt_state = tx.update(grads, state.opt_state, trainable)
-  trainable = optax.apply_updates(trainable, updates)
-  batch_size = jax.tree_util.tree_leaves(x)[0].shape[0]
+  new_trainable = optax.apply_updates(trainable, updates)
+  if scale is not None:
+    finite = jmp.all_finite(grads)
+    new_trainable, opt_state, new_model_state = jmp.select_tree(
+        finite, (new_trainable, opt_state, new_model_state),
+        (trainable, state.opt_state, state.state))
+    state = state._replace(loss_scale=scale.adjust(finite))
+  batch_size = (jax.tree_util.tree_leaves(x)[0].shape[0] if rows is None
+                else jnp.sum(rows))
   metrics = update_metrics(objective, state.metrics, loss, y, y_pred,
-                           sample_weight, batch_size)
-  new = TrainState(hk.data_structures.merge(trainable, frozen),
-                   new_model_state, opt_state, rng, state.step + 1, metrics)
+                           sample_weight, batch_size, rows)
+  new = state._replace(params=hk.data_structures.merge(new_trainable, frozen),
+                       state=new_model_state, opt_state=opt_state, rng=rng,
+                       step=state.step + 1, metrics=metrics)
   return new, results(objective, metrics)
 
 
@@ -105,13 +129,42 @@ def default_predict_step(model, state, x):
 
 def update_metrics(objective, metrics, loss, y, y_pred, sample_weight,
                    batch_size, mask=None):
-  """Loss tracker (mean over samples, as Keras) and compiled metrics."""
+  """Loss tracker (mean over samples, as Keras) and compiled metrics.
+
+  Under pmap each replica adds the whole global batch: the batch loss is
+  averaged and the sample count summed over replicas, and every metric's
+  update of this slice is merged with the other replicas' (`psum` for the
+  default additive `merge`, an all-gather and `merge` otherwise). Replicas
+  therefore hold identical metric states.
+  """
   (total, count), states = metrics
-  n = jnp.asarray(batch_size, jnp.float32)
+  n = _replica.psum(jnp.asarray(batch_size, jnp.float32))
+  loss = _replica.pmean(jnp.asarray(loss, jnp.float32))
   loss_tracker = (total + loss * n, count + n)
   if objective.metrics:
-    states = objective.update_metrics(states, y, y_pred, sample_weight, mask)
+    if _replica.axis_name() is None:
+      states = objective.update_metrics(states, y, y_pred, sample_weight, mask)
+    else:
+      deltas = objective.update_metrics(objective.init_metrics(), y, y_pred,
+                                        sample_weight, mask)
+      states = tuple(_merge_replicas(m.metric, s, d)
+                     for m, s, d in zip(objective.metrics, states, deltas))
   return loss_tracker, states
+
+
+def _merge_replicas(metric, state, delta):
+  """`state` plus every replica's `delta` (all replicas get the same)."""
+  from ..metrics import _metric  # pylint: disable=g-import-not-at-top
+  merge = getattr(metric, "merge", None)
+  if merge is None or getattr(type(metric), "merge", None) is (
+      _metric.Metric.merge):
+    total = _replica.psum(delta)
+    return total if merge is None else merge(state, total)
+  gathered = jax.lax.all_gather(delta, _replica.axis_name())
+  for i in range(_replica.count()):
+    state = merge(state, jax.tree_util.tree_map(lambda g, i=i: g[i],
+                                                gathered))
+  return state
 
 
 def init_metrics(objective):
@@ -144,12 +197,29 @@ def gather(data, index):
   return jax.tree_util.tree_map(lambda a: jnp.take(a, index, axis=0), data)
 
 
-def indexed(step, batch_size):
+def _rows(vector, start, size):
+  """This replica's part of `vector[start:start + size]`, placed like the
+  batch (under data parallelism each replica gathers only its rows)."""
+  part = jax.lax.dynamic_slice_in_dim(vector, start, size)
+  return _replica.constrain(_replica.local_rows(part))
+
+
+def indexed(step, batch_size, real=None):
   """Wraps step(state, batch) as step(state, data, perm, start): the batch is
-  gathered on the device from a permutation, so no host slicing happens."""
+  gathered on the device from a permutation, so no host slicing happens.
+
+  With `real` < `batch_size` (a last batch padded to split over the
+  replicas; `perm` must extend past the data) only the first `real` rows
+  count: the step runs under that padding mask (`_replica.masked_rows`).
+  """
   def run(state, data, perm, start):
-    index = jax.lax.dynamic_slice_in_dim(perm, start, batch_size)
-    return step(state, gather(data, index))
+    index = _rows(perm, start, batch_size)
+    batch = _replica.constrain(gather(data, index))
+    if real is None or real >= batch_size:
+      return step(state, batch)
+    rows = _replica.constrain(_replica.row_mask(index.shape[0], real))
+    with _replica.masked_rows(rows):
+      return step(state, batch)
   return run
 
 
@@ -157,11 +227,37 @@ def indexed_scan(step, batch_size, num_steps):
   """`num_steps` consecutive batches of a permutation in one scan."""
   def run(state, data, perm, start):
     def body(carry, j):
-      index = jax.lax.dynamic_slice_in_dim(perm, start + j * batch_size,
-                                           batch_size)
-      return step(carry, gather(data, index))
+      index = _rows(perm, start + j * batch_size, batch_size)
+      return step(carry, _replica.constrain(gather(data, index)))
     state, logs = jax.lax.scan(body, state, jnp.arange(num_steps))
     return state, jax.tree_util.tree_map(lambda l: l[-1], logs)
+  return run
+
+
+def indexed_eval(test_step, batch_size):
+  """test_step(state, batch, mask) as run(state, data, index, mask, start):
+  rows `index[start:start + batch_size]`, real where `mask` is 1."""
+  def run(state, data, index, mask, start):
+    rows = _rows(index, start, batch_size)
+    return test_step(state, _replica.constrain(gather(data, rows)),
+                     _rows(mask, start, batch_size))
+  return run
+
+
+def indexed_predict(predict_step, batch_size):
+  """predict_step(state, x) as run(state, data, index, start)."""
+  def run(state, data, index, start):
+    rows = _rows(index, start, batch_size)
+    return predict_step(state, _replica.constrain(gather(data, rows)))
+  return run
+
+
+def with_row_mask(step):
+  """step(state, batch) as run(state, batch, mask) for a host batch padded
+  to split over the replicas: the step runs under that padding mask."""
+  def run(state, batch, mask):
+    with _replica.masked_rows(mask):
+      return step(state, batch)
   return run
 
 

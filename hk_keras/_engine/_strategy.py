@@ -1,21 +1,75 @@
 """Device strategies: how a step is compiled and where a batch is placed.
 
-The engine talks to devices only through this interface, so a pmap or
-sharding strategy can replace the single-device one without touching the
-engine.
+The engine talks to devices only through this interface, so the pmap and
+sharding strategies (`_pmap.py`, `_sharding.py`) replace the single-device one
+without touching the engine:
+
+* `compile(fn, donate_state=True, static_argnums=(), batch_argnums=(),
+  batch_outputs=False)`: compiles `fn(state, *args)`. Arguments listed in
+  `batch_argnums` are batches split over the replicas (placed by `shard`);
+  all others are replicated (placed by `put`) or Python scalars. The state
+  and logs come back replicated; with `batch_outputs` the outputs are
+  per-example (predictions) and are read with `unshard`.
+* `put(tree)`: replicates host or device values (train state, datasets).
+* `shard(tree)`: splits a batch over the replicas along axis 0; its size must
+  be a multiple of `pad_size`'s granularity (the engine pads and masks).
+* `fetch(tree)` / `unshard(tree)`: replicated values / per-example outputs to
+  host NumPy.
+* `pad_size(n, local=False)`: the smallest size >= n that splits evenly.
+* `broadcast(tree)`: process 0's values on every process (multi-host).
+* `num_replicas`, `axis_name` (the pmap axis, or None), `is_chief`.
+
+Inside a compiled step, code reads the replica scope (`_core/_replica.py`)
+entered by `compile`, never the strategy.
 """
 import jax
+import numpy as np
 
 
-class SingleDevice:
+class Strategy:
+  """Base of the device strategies (defaults suit one process)."""
+
+  num_replicas = 1
+  local_replicas = 1
+  axis_name = None
+
+  def pad_size(self, n: int, *, local: bool = False) -> int:
+    """Smallest size >= n that splits evenly over the replicas (the local
+    ones for a per-process batch)."""
+    k = self.local_replicas if local else self.num_replicas
+    return -(-int(n) // k) * k
+
+  @property
+  def is_chief(self) -> bool:
+    """True in the process that writes logs and checkpoints (process 0)."""
+    return jax.process_index() == 0
+
+  def broadcast(self, tree):
+    """Process 0's values of `tree` in every process (identity with one)."""
+    if jax.process_count() == 1:
+      return tree
+    from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
+    return multihost_utils.broadcast_one_to_all(tree)
+
+  def fetch(self, tree):
+    """Brings replicated device values back to the host."""
+    return jax.device_get(tree)
+
+  def unshard(self, tree):
+    """Per-example outputs of a `batch_outputs` step as host NumPy arrays."""
+    return jax.tree_util.tree_map(np.asarray, jax.device_get(tree))
+
+
+class SingleDevice(Strategy):
   """Runs compiled steps on one device with `jax.jit`."""
 
   def __init__(self, device=None):
     self.device = device or jax.devices()[0]
-    self.num_replicas = 1
 
-  def compile(self, fn, *, donate_state=True, static_argnums=()):
+  def compile(self, fn, *, donate_state=True, static_argnums=(),
+              batch_argnums=(), batch_outputs=False):
     """jit-compiles `fn(state, *args)`, donating the train state."""
+    del batch_argnums, batch_outputs
     return jax.jit(fn, donate_argnums=(0,) if donate_state else (),
                    static_argnums=static_argnums)
 
@@ -23,11 +77,16 @@ class SingleDevice:
     """Moves a pytree of host arrays to the device (asynchronously)."""
     return jax.device_put(tree, self.device)
 
-  def fetch(self, tree):
-    """Brings device values back to the host."""
-    return jax.device_get(tree)
+  def shard(self, tree):
+    return jax.device_put(tree, self.device)
 
 
-def get_strategy():
-  """The strategy for the current distribution setting."""
-  return SingleDevice()
+def get_strategy(distribution=None):
+  """The strategy for `distribution`, or for the global distribution setting
+  (`hk_keras.distribution.set_distribution`) when None."""
+  if distribution is None:
+    from .. import distribution as distribution_lib  # pylint: disable=g-import-not-at-top
+    distribution = distribution_lib.distribution()
+  if distribution is None:
+    return SingleDevice()
+  return distribution.strategy()

@@ -14,6 +14,8 @@ class TrainState(NamedTuple):
     rng: the PRNG key; split once per step.
     step: the number of optimizer steps taken (int32 scalar).
     metrics: (loss_tracker, tuple of metric states), reset every epoch.
+    loss_scale: None, or the `jmp` loss scale of float16 mixed precision
+      (`jmp.DynamicLossScale`), adjusted every step.
   """
   params: Any
   state: Any
@@ -21,3 +23,4 @@ class TrainState(NamedTuple):
   rng: jax.Array
   step: jax.Array
   metrics: Any
+  loss_scale: Any = None

@@ -19,6 +19,7 @@ from ..layers import _layer
 from . import _data
 from . import _steps
 from . import _strategy
+from .._core import _replica
 from ._objective import Objective
 from ._train_state import TrainState
 
@@ -90,7 +91,8 @@ class Trainer:
   # -- compile -----------------------------------------------------------------
   def compile(self, optimizer="rmsprop", loss=None, metrics=None,
               loss_weights=None, steps_per_execution=1, jit_compile=True,
-              gradient_accumulation_steps=None, debug=False, **kwargs):
+              gradient_accumulation_steps=None, debug=False,
+              auto_scale_loss=True, distribution=None, **kwargs):
     """Configures the model for training.
 
     Args:
@@ -107,6 +109,11 @@ class Trainer:
         (optax.MultiSteps) before each update.
       debug: check inside the step that loss and gradients are finite and
         name the offending leaf (costs a host sync per step).
+      auto_scale_loss: with a "mixed_float16" dtype policy, scale the loss
+        dynamically (`jmp.DynamicLossScale`) and skip steps whose gradients
+        are not finite, as Keras's LossScaleOptimizer.
+      distribution: an `hk_keras.distribution.DataParallel` for this model;
+        defaults to the global `hk_keras.distribution.set_distribution`.
 
     Raises:
       ValueError: on unknown loss/optimizer/metric names or bad arguments.
@@ -117,7 +124,6 @@ class Trainer:
           "sample_weight. Pass the metrics through metrics=.")
     kwargs.pop("weighted_metrics", None)
     kwargs.pop("run_eagerly", None)
-    kwargs.pop("auto_scale_loss", None)
     if kwargs:
       raise TypeError(f"compile() got unexpected arguments {sorted(kwargs)}.")
     if not jit_compile:
@@ -156,7 +162,12 @@ class Trainer:
     self._train_mask = None
     self._shuffle_seed = int(jax.random.randint(
         utils.next_rng_key(), (), 0, 2**31 - 1))
-    self._strategy = _strategy.get_strategy()
+    self._strategy = _strategy.get_strategy(distribution)
+    self._shuffle_seed = int(self._strategy.broadcast(
+        np.int32(self._shuffle_seed)))
+    from .. import mixed_precision  # pylint: disable=g-import-not-at-top
+    self._loss_scale = mixed_precision.initial_loss_scale(
+        getattr(self, "dtype_policy", None), auto_scale_loss)
     self.compiled = True
 
   def _output_names(self):
@@ -203,9 +214,10 @@ class Trainer:
       # Copy every leaf: the state is donated to each step, so it must not
       # share buffers with the layers nor with itself (optax may reuse one
       # zeros buffer for several slots).
-      self._ts = self._place(TrainState(
+      self._ts = self._place(self._strategy.broadcast(TrainState(
           params, state, self._tx.init(trainable), utils.next_rng_key(),
-          jnp.zeros((), jnp.int32), _steps.init_metrics(self._objective)))
+          jnp.zeros((), jnp.int32), _steps.init_metrics(self._objective),
+          getattr(self, "_loss_scale", None))))
       self._train_mask = mask
       self._ts_version = _layer.weights_version()
       self._step_cache = {}
@@ -268,14 +280,15 @@ class Trainer:
 
   def compute_loss(self, y, y_pred, sample_weight=None):
     """The compiled loss (weighted sum over outputs) for custom train_step."""
-    return self._objective.compute_loss(y, y_pred, sample_weight)[0]
+    return self._objective.compute_loss(
+        y, y_pred, sample_weight, mask=_replica.sample_mask())[0]
 
   def apply_gradients(self, state: TrainState, grads) -> TrainState:
     """Optimizer update of the trainable params (frozen ones untouched)."""
     import haiku as hk  # pylint: disable=g-import-not-at-top
     import optax  # pylint: disable=g-import-not-at-top
     trainable, frozen = _steps.split_trainable(state.params, self._train_mask)
-    grads, _ = _steps.split_trainable(grads, self._train_mask)
+    grads, _ = _steps.split_trainable(_replica.pmean(grads), self._train_mask)
     updates, opt_state = self._tx.update(grads, state.opt_state, trainable)
     trainable = optax.apply_updates(trainable, updates)
     return state._replace(params=hk.data_structures.merge(trainable, frozen),
@@ -284,9 +297,12 @@ class Trainer:
   def update_metrics(self, state: TrainState, loss, y, y_pred,
                      sample_weight=None) -> TrainState:
     """Adds one batch to the loss tracker and compiled metrics."""
-    x_size = jax.tree_util.tree_leaves(y_pred)[0].shape[0]
+    rows = _replica.sample_mask()
+    x_size = (jax.tree_util.tree_leaves(y_pred)[0].shape[0] if rows is None
+              else jnp.sum(rows))
     return state._replace(metrics=_steps.update_metrics(
-        self._objective, state.metrics, loss, y, y_pred, sample_weight, x_size))
+        self._objective, state.metrics, loss, y, y_pred, sample_weight, x_size,
+        rows))
 
   def metrics_logs(self, state: TrainState):
     """Current metric results as a dict of scalars (inside a step)."""
@@ -300,18 +316,28 @@ class Trainer:
       fn = self._step_cache[key] = make()
     return fn
 
-  def _train_fn(self, batch_size, num_steps, indexed=True):
+  def _train_fn(self, batch_size, num_steps, indexed=True, real=None):
+    """The compiled train step. `real`: the real rows of a last batch padded
+    to `batch_size` (indexed), or True for host batches given with a padding
+    mask (not indexed)."""
     def make():
       step = self.train_step
+      batch_argnums = ()
       if num_steps > 1:
         fn = (_steps.indexed_scan(step, batch_size, num_steps) if indexed
               else _steps.scan_steps(step))
+      elif indexed:
+        fn = _steps.indexed(step, batch_size, real)
+      elif real:
+        fn, batch_argnums = _steps.with_row_mask(step), (1, 2)
       else:
-        fn = _steps.indexed(step, batch_size) if indexed else step
+        fn, batch_argnums = step, (1,)
       if self._debug:
         fn = _steps.with_checks(fn)
-      return self._strategy.compile(fn, donate_state=True)
-    return self._compiled(("train", batch_size, num_steps, indexed), make)
+      return self._strategy.compile(fn, donate_state=True,
+                                    batch_argnums=batch_argnums)
+    return self._compiled(("train", batch_size, num_steps, indexed, real),
+                          make)
 
   def _scan_pays_off(self, batch_size, data_dev, perm):
     """Whether K steps in one `lax.scan` beat K dispatched steps.
@@ -346,21 +372,44 @@ class Trainer:
     return logs
 
   def _eval_fn(self, batch_size):
-    def make():
-      def run(state, data, index, mask, start):
-        idx = jax.lax.dynamic_slice_in_dim(index, start, batch_size)
-        m = jax.lax.dynamic_slice_in_dim(mask, start, batch_size)
-        return self.test_step(state, _steps.gather(data, idx), m)
-      return self._strategy.compile(run, donate_state=False)
-    return self._compiled(("eval", batch_size), make)
+    return self._compiled(("eval", batch_size), lambda: self._strategy.compile(
+        _steps.indexed_eval(self.test_step, batch_size), donate_state=False))
 
   def _predict_fn(self, batch_size):
+    return self._compiled(
+        ("predict", batch_size), lambda: self._strategy.compile(
+            _steps.indexed_predict(self.predict_step, batch_size),
+            donate_state=False, batch_outputs=True))
+
+  def _host_batch_fn(self, kind, padded):
+    """Compiled step for batches placed from the host (generators, *_on_batch):
+    `fn(state, batch)`, or `fn(state, batch, mask)` for a padded batch."""
     def make():
-      def run(state, data, index, start):
-        idx = jax.lax.dynamic_slice_in_dim(index, start, batch_size)
-        return self.predict_step(state, _steps.gather(data, idx))
-      return self._strategy.compile(run, donate_state=False)
-    return self._compiled(("predict", batch_size), make)
+      if kind == "test":
+        fn = ((lambda s, b, m: self.test_step(s, b, m)) if padded
+              else (lambda s, b: self.test_step(s, b)))
+      else:
+        fn = ((lambda s, b, m: self.predict_step(s, b)) if padded
+              else self.predict_step)
+      return self._strategy.compile(
+          fn, donate_state=False, batch_argnums=(1, 2) if padded else (1,),
+          batch_outputs=kind == "predict")
+    return self._compiled((kind + "_host", padded), make)
+
+  def _shard_batch(self, batch):
+    """Places a host batch split over the replicas: (batch, mask or None).
+
+    A batch that does not split evenly is padded by repeating its first row;
+    the mask (1 for real rows) then keeps the padding out of every result.
+    """
+    n = jax.tree_util.tree_leaves(batch)[0].shape[0]
+    size = self._strategy.pad_size(n, local=True)
+    if size == n:
+      return self._strategy.shard(batch), None
+    pad = lambda a: np.concatenate(
+        [np.asarray(a), np.repeat(np.asarray(a)[:1], size - n, axis=0)])
+    mask = (np.arange(size) < n).astype(np.float32)
+    return self._strategy.shard((jax.tree_util.tree_map(pad, batch), mask))
 
   # -- fit -----------------------------------------------------------------------
   def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto",
@@ -386,6 +435,7 @@ class Trainer:
         train, val = train.split(validation_split)
         validation_data = (val.x, val.y, val.sample_weight)
       batch_size = batch_size or 32
+      _check_divisible(batch_size, self._strategy.num_replicas)
       source = None
     else:
       if y is not None:
@@ -400,6 +450,8 @@ class Trainer:
         raise ValueError("class_weight is only supported for array inputs.")
       train, source = None, _data.IterableData(x, steps_per_epoch)
     verbose = 1 if verbose == "auto" else verbose
+    if not self._strategy.is_chief:
+      verbose = 0  # Multi-host: only process 0 prints progress.
     history = callbacks_lib.History()
     # History and the progress bar come last, as in Keras: they then see what
     # other callbacks add to the logs (e.g. "learning_rate").
@@ -461,8 +513,13 @@ class Trainer:
       perm = np.random.default_rng([self._shuffle_seed, epoch]).permutation(n)
     else:
       perm = np.arange(n)
-    perm = self._strategy.put(perm.astype(np.int32))
     full, rem = divmod(n, batch_size)
+    # A last batch that does not split over the replicas is padded (and
+    # masked inside the step); the permutation then extends past the data.
+    padded = self._strategy.pad_size(rem)
+    if padded > rem:
+      perm = np.concatenate([perm, np.zeros(padded - rem, perm.dtype)])
+    perm = self._strategy.put(perm.astype(np.int32))
     total = full + (1 if rem else 0)
     if steps_per_epoch:
       total = min(total, steps_per_epoch)
@@ -495,8 +552,8 @@ class Trainer:
     if rem:
       if hooks:
         cbs.on_train_batch_begin(full)
-      logs = self._run_train(self._train_fn(rem, 1), data_dev, perm,
-                             full * batch_size)
+      logs = self._run_train(self._train_fn(padded, 1, real=rem), data_dev,
+                             perm, full * batch_size)
       if hooks:
         cbs.on_train_batch_end(full, _LazyLogs(logs))
     return logs
@@ -504,19 +561,32 @@ class Trainer:
   def _fit_epoch_iterable(self, source, cbs):
     hooks = cbs.wants_batch_hooks("train")
     logs, index = None, 0
-    for batch in _data.prefetch(source.epoch(), self._strategy.put):
+    def prepare(batch):
       if self._ts is None or self._objective.losses is None:
         self._prepare(batch[0], batch[1])
         self._reset_metrics_state()
+    for batch, mask in self._placed(source, prepare):
       if hooks:
         cbs.on_train_batch_begin(index)
-      logs = self._run_train(self._train_fn(None, 1, indexed=False), batch)
+      fn = self._train_fn(None, 1, indexed=False, real=mask is not None)
+      logs = self._run_train(fn, batch, *([] if mask is None else [mask]))
       if hooks:
         cbs.on_train_batch_end(index, _LazyLogs(logs))
       index += 1
       if self.stop_training:
         break
     return logs
+
+  def _placed(self, source, prepare=None):
+    """The batches of an iterable source placed over the replicas, a few
+    in flight ahead: yields (batch, padding mask or None). `prepare(batch)`
+    sees each host batch first (to build the model)."""
+    def host_batches():
+      for batch in source.epoch():
+        if prepare is not None:
+          prepare(batch)
+        yield batch
+    return _data.prefetch(host_batches(), self._shard_batch)
 
   # -- evaluate --------------------------------------------------------------------
   def _evaluate_logs(self, data, batch_size, steps=None, callbacks=None):
@@ -531,34 +601,30 @@ class Trainer:
 
   def _evaluate_arrays(self, arrays, batch_size, steps=None, cbs=None):
     n = arrays.num_samples
-    num_batches = math.ceil(n / batch_size)
-    if steps:
-      num_batches = min(num_batches, steps)
-    padded = num_batches * batch_size
-    index = np.arange(padded) % n
-    mask = (np.arange(padded) < min(n, padded)).astype(np.float32)
+    index, mask, size, num_batches = _batch_rows(
+        n, batch_size, steps, self._strategy.pad_size(batch_size))
     put = self._strategy.put
-    data_dev, index, mask = put(arrays.tree), put(index.astype(np.int32)), put(
-        mask)
-    state = self._ts._replace(metrics=_steps.init_metrics(self._objective))
-    fn = self._eval_fn(batch_size)
+    data_dev, index, mask = put(arrays.tree), put(index), put(mask)
+    state = self._ts._replace(
+        metrics=put(_steps.init_metrics(self._objective)))
+    fn = self._eval_fn(size)
     hooks = cbs is not None and cbs.wants_batch_hooks("test")
     logs = None
     for b in range(num_batches):
-      state, logs = fn(state, data_dev, index, mask, b * batch_size)
+      state, logs = fn(state, data_dev, index, mask, b * size)
       if hooks:
         cbs.on_test_batch_end(b, _LazyLogs(logs))
     return self._host_logs(logs)
 
   def _evaluate_iterable(self, source):
     state, logs = None, None
-    for batch in _data.prefetch(source.epoch(), self._strategy.put):
+    prepare = lambda batch: self._prepare(batch[0], batch[1])
+    for batch, mask in self._placed(source, prepare):
       if state is None:
-        self._prepare(batch[0], batch[1])
-        state = self._ts._replace(metrics=_steps.init_metrics(self._objective))
-        fn = self._strategy.compile(
-            lambda s, b: self.test_step(s, b), donate_state=False)
-      state, logs = fn(state, batch)
+        state = self._ts._replace(
+            metrics=self._strategy.put(_steps.init_metrics(self._objective)))
+      fn = self._host_batch_fn("test", mask is not None)
+      state, logs = fn(state, batch, *([] if mask is None else [mask]))
     if logs is None:
       raise ValueError("The evaluation data yielded no batches.")
     return self._host_logs(logs)
@@ -593,40 +659,45 @@ class Trainer:
         self._build_from_arrays(self._unpack_inputs(
             jax.tree_util.tree_map(lambda a: a[:1], arrays.x)))
       batch_size = batch_size or 32
-      n = arrays.num_samples
-      num_batches = math.ceil(n / batch_size)
-      if steps:
-        num_batches = min(num_batches, steps)
-      index = (np.arange(num_batches * batch_size) % n).astype(np.int32)
+      index, mask, size, num_batches = _batch_rows(
+          arrays.num_samples, batch_size, steps,
+          self._strategy.pad_size(batch_size))
       put = self._strategy.put
       data_dev, index = put(arrays.x), put(index)
       state = self._inference_state()
-      fn = self._predict_fn(batch_size)
-      outs = [fn(state, data_dev, index, b * batch_size)
+      fn = self._predict_fn(size)
+      outs = [fn(state, data_dev, index, b * size)
               for b in range(num_batches)]
-      rows = min(n, num_batches * batch_size)
-      out = jax.tree_util.tree_map(
-          lambda *b: np.asarray(jnp.concatenate(b, axis=0))[:rows], *outs)
-      return out
+      real = mask.astype(bool)
+      return jax.tree_util.tree_map(
+          lambda *b: np.concatenate(b, axis=0)[real],
+          *[self._strategy.unshard(o) for o in outs])
     outs = []
     source = _data.IterableData(x, steps)
-    fn = None
-    for batch in _data.prefetch(source.epoch(), self._strategy.put):
+
+    def build(batch):
       if not self.built:
         self._build_from_arrays(self._unpack_inputs(
             jax.tree_util.tree_map(lambda a: a[:1], batch[0])))
-      if fn is None:
+    state = None
+    for (batch, mask) in self._placed(source, build):
+      if state is None:
         state = self._inference_state()
-        fn = jax.jit(self.predict_step)
-      outs.append(fn(state, batch[0]))
+      fn = self._host_batch_fn("predict", mask is not None)
+      out = self._strategy.unshard(
+          fn(state, batch[0]) if mask is None else fn(state, batch, mask))
+      if mask is not None:
+        out = jax.tree_util.tree_map(lambda a: a[mask.astype(bool)], out)
+      outs.append(out)
     return jax.tree_util.tree_map(
-        lambda *b: np.asarray(jnp.concatenate(b, axis=0)), *outs)
+        lambda *b: np.concatenate(b, axis=0), *outs)
 
   def _inference_state(self):
     if self._ts is not None and self._ts_version == _layer.weights_version():
       return self._ts
-    return TrainState(self.params, self.state, None, jax.random.PRNGKey(0),
-                      jnp.zeros((), jnp.int32), None)
+    return self._strategy.put(TrainState(
+        self.params, self.state, None, jax.random.PRNGKey(0),
+        jnp.zeros((), jnp.int32), None))
 
   # -- on_batch ------------------------------------------------------------------------
   def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
@@ -639,8 +710,9 @@ class Trainer:
       batch.sample_weight = _data.class_weight_to_sample_weight(
           batch.y, class_weight, batch.sample_weight)
     self._prepare(batch.x, batch.y)
-    logs = self._run_train(self._train_fn(None, 1, indexed=False),
-                           self._strategy.put(batch.tree))
+    placed, mask = self._shard_batch(batch.tree)
+    fn = self._train_fn(None, 1, indexed=False, real=mask is not None)
+    logs = self._run_train(fn, placed, *([] if mask is None else [mask]))
     self._mark_trained()
     return _format_logs(self._host_logs(logs), return_dict)
 
@@ -649,10 +721,11 @@ class Trainer:
     self._require_compiled("test_on_batch")
     batch = _data.ArrayData(x, y, sample_weight)
     self._prepare(batch.x, batch.y)
-    state = self._ts._replace(metrics=_steps.init_metrics(self._objective))
-    fn = self._compiled(("test_on_batch",), lambda: self._strategy.compile(
-        lambda s, b: self.test_step(s, b), donate_state=False))
-    _, logs = fn(state, self._strategy.put(batch.tree))
+    state = self._ts._replace(
+        metrics=self._strategy.put(_steps.init_metrics(self._objective)))
+    placed, mask = self._shard_batch(batch.tree)
+    fn = self._host_batch_fn("test", mask is not None)
+    _, logs = fn(state, placed, *([] if mask is None else [mask]))
     return _format_logs(self._host_logs(logs), return_dict)
 
   def predict_on_batch(self, x):
@@ -662,6 +735,29 @@ class Trainer:
       self._build_from_arrays(self._unpack_inputs(arrays.x))
     out = jax.jit(self.predict_step)(self._inference_state(), arrays.x)
     return jax.tree_util.tree_map(np.asarray, out)
+
+
+def _batch_rows(n, batch_size, steps, size):
+  """Rows of `num_batches` batches of `batch_size` (the last one short),
+  each padded to `size` rows: (index, mask, size, num_batches), where the
+  padded positions have index 0 and mask 0."""
+  num_batches = math.ceil(n / batch_size)
+  if steps:
+    num_batches = min(num_batches, steps)
+  pos = (np.arange(num_batches)[:, None] * batch_size +
+         np.arange(size)[None, :])
+  real = (np.arange(size)[None, :] < batch_size) & (pos < n)
+  index = np.where(real, pos, 0).astype(np.int32).reshape(-1)
+  return index, real.astype(np.float32).reshape(-1), size, num_batches
+
+
+def _check_divisible(batch_size, num_replicas):
+  if batch_size % num_replicas:
+    raise ValueError(
+        f"batch_size={batch_size} does not split evenly over the "
+        f"{num_replicas} devices of the distribution. Use a multiple of "
+        f"{num_replicas} (the batch size is global: each device gets "
+        "batch_size / devices rows).")
 
 
 def _ordered(logs, names):

@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 
 from .. import initializers
+from .._core import _replica
 from ._layer import Layer
 
 _UNBOUND_REPLICA_AXIS = (
@@ -80,10 +81,13 @@ class BatchNormalization(Layer):
     moving_mean_initializer: default "zeros".
     moving_variance_initializer: default "ones".
     cross_replica_axis: not in Keras. None (default), or the name of a
-      pmap / shard_map axis: the batch mean and variance are then averaged
-      over that axis with `jax.lax.pmean` (synchronized batch norm), so that
-      training on N equal shards matches one device on the global batch.
-      `hk_keras.distribution` strategies set it; leave it None otherwise.
+      pmap / shard_map axis: the batch mean and variance are then computed
+      over that axis with `jax.lax.psum` (synchronized batch norm), so that
+      training on N shards matches one device on the global batch. Leave it
+      None with `hk_keras.distribution`: under its "pmap" backend the layer
+      uses the strategy's axis by itself, and under "sharding" each step
+      already sees the global batch (so the argument is ignored there).
+      Rows of a padded last batch are left out of the statistics.
     **kwargs: base `Layer` arguments (name, trainable, dtype).
 
   Raises:
@@ -163,14 +167,30 @@ class BatchNormalization(Layer):
 
   def _moments(self, x) -> Tuple[jax.Array, jax.Array]:
     axes = self._reduction_axes
-    if self.cross_replica_axis is None or hk.running_init():
+    axis = _replica.batch_stats_axis(self.cross_replica_axis)
+    rows = _replica.sample_mask()
+    if rows is not None and (self._feature_axis == 0 or
+                             rows.shape[0] != x.shape[0]):
+      rows = None  # Not this batch's rows (a layer applied to other data).
+    if (axis is None and rows is None) or hk.running_init():
       # init's outputs are discarded, and it may run outside pmap.
       return jnp.mean(x, axis=axes), jnp.var(x, axis=axes)
+    # Sums and counts over the real rows of every replica.
+    if rows is None:
+      weights = jnp.ones((), x.dtype)
+      count = jnp.asarray(x.size // x.shape[self._feature_axis], x.dtype)
+    else:
+      weights = jnp.reshape(rows.astype(x.dtype),
+                            (x.shape[0],) + (1,) * (x.ndim - 1))
+      count = jnp.sum(rows).astype(x.dtype) * (
+          x.size // (x.shape[0] * x.shape[self._feature_axis]))
     try:
-      mean = jax.lax.pmean(jnp.mean(x, axis=axes), self.cross_replica_axis)
+      total = lambda v: v if axis is None else jax.lax.psum(v, axis)
+      count = jnp.maximum(total(count), 1.0)
+      mean = total(jnp.sum(x * weights, axis=axes)) / count
       deviation = x - jnp.reshape(mean, self._broadcast_shape(x))
-      variance = jax.lax.pmean(jnp.mean(jnp.square(deviation), axis=axes),
-                               self.cross_replica_axis)
+      variance = total(jnp.sum(jnp.square(deviation) * weights,
+                               axis=axes)) / count
     except NameError as err:
       raise ValueError(_UNBOUND_REPLICA_AXIS.format(
           name=self.name, axis=self.cross_replica_axis)) from err
