@@ -160,3 +160,8 @@ def test_unknown_spatial_dims_stay_unknown_and_weights_need_known_dims():
     hk_keras.Sequential([hk_keras.Input((None, None, 3)),
                          layers.MaxPooling2D(2), layers.Flatten(),
                          layers.Dense(2)])
+
+
+def test_regularizers_are_refused_not_silently_ignored():
+  with pytest.raises(ValueError, match="kernel_regularizer"):
+    layers.Dense(3, kernel_regularizer="l2")

@@ -345,7 +345,7 @@ def test_invalid_arguments(make, match):
 
 
 def test_regularizers_are_refused_not_dropped():
-  with pytest.raises(NotImplementedError, match="kernel_regularizer"):
+  with pytest.raises(ValueError, match="kernel_regularizer"):
     layers.Conv2D(4, 3, kernel_regularizer="l2")
 
 

@@ -369,6 +369,8 @@ class Trainer:
       err.throw()
     else:
       self._ts, logs = fn(self._ts, *args)
+    # Reads from callbacks (get_weights in a batch hook) see this step.
+    _layer.mark_dirty(self)
     return logs
 
   def _eval_fn(self, batch_size):

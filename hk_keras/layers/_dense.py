@@ -4,6 +4,7 @@ import jax.numpy as jnp
 from .. import activations
 from .. import initializers
 from ._layer import Layer
+from ._spatial_args import reject_unsupported
 
 
 class Dense(Layer):
@@ -27,6 +28,11 @@ class Dense(Layer):
                activity_regularizer=None, kernel_constraint=None,
                bias_constraint=None, **kwargs):
     super().__init__(**kwargs)
+    reject_unsupported(
+        f"Dense {self.name!r}", kernel_regularizer=kernel_regularizer,
+        bias_regularizer=bias_regularizer,
+        activity_regularizer=activity_regularizer,
+        kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
     if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
       raise ValueError(
           f"Dense units must be a positive integer. Received: units={units!r}")

@@ -93,7 +93,7 @@ def reject_unsupported(owner: str, **extras) -> None:
   """Refuses regularizers and constraints instead of silently dropping them."""
   for arg, value in extras.items():
     if value is not None:
-      raise NotImplementedError(
+      raise ValueError(
           f"{owner}: " + _UNSUPPORTED_EXTRAS.format(arg=arg) +
           f" Received: {arg}={value!r}")
 
