@@ -186,8 +186,12 @@ class Layer:
       RuntimeError: when called outside a model trace.
     """
     from .. import initializers
-    kwargs.pop("regularizer", None)
-    kwargs.pop("constraint", None)
+    for arg in ("regularizer", "constraint"):
+      if kwargs.pop(arg, None) is not None:
+        raise ValueError(
+            f"add_weight({arg}=...) is not supported yet in hk_keras (it would "
+            f"be silently ignored). Pass {arg}=None; add a penalty to the "
+            "loss (e.g. in a custom train_step) instead.")
     autocast = kwargs.pop("autocast", True)
     if kwargs:
       raise TypeError(f"add_weight got unexpected arguments {sorted(kwargs)}.")
