@@ -155,6 +155,7 @@ class SavedTrainState(NamedTuple):
   shuffle_seed: Optional[int]
   rename: Dict[str, str]
   where: str
+  loss_scale: Dict[str, np.ndarray]
 
   def check(self, opt_state_like) -> Optional[str]:
     """None if the saved state fits `opt_state_like`, else the problem."""
@@ -201,6 +202,14 @@ class SavedTrainState(NamedTuple):
       new = new._replace(rng=rng)
     if self.step is not None:
       new = new._replace(step=jnp.asarray(self.step, ts.step.dtype))
+    current = getattr(ts, "loss_scale", None)
+    if self.loss_scale and current is not None:
+      leaves, treedef = jax.tree_util.tree_flatten(current)
+      keys = list(tree_arrays(current, "loss_scale"))
+      if set(keys) == set(self.loss_scale):
+        new = new._replace(loss_scale=jax.tree_util.tree_unflatten(
+            treedef, [jnp.asarray(self.loss_scale[k], jnp.asarray(l).dtype)
+                      for k, l in zip(keys, leaves)]))
     return model._place(new)  # pylint: disable=protected-access
 
 
@@ -214,6 +223,8 @@ def train_state_arrays(model) -> Tuple[Dict[str, np.ndarray], dict]:
     # next fit starts a new one), so it is not saved.
     return {}, {}
   arrays = tree_arrays(host(ts.opt_state), "opt_state")
+  if getattr(ts, "loss_scale", None) is not None:  # float16 mixed precision
+    arrays.update(tree_arrays(host(ts.loss_scale), "loss_scale"))
   arrays["rng"] = host(ts.rng)
   arrays["step"] = host(ts.step)
   return arrays, {"step": int(arrays["step"])}
@@ -224,8 +235,9 @@ def saved_train_state(arrays: Dict[str, np.ndarray], shuffle_seed, rename,
   opt = {k: v for k, v in arrays.items() if k.startswith("opt_state")}
   if not opt and "step" not in arrays:
     return None
+  scale = {k: v for k, v in arrays.items() if k.startswith("loss_scale/")}
   return SavedTrainState(opt, arrays.get("rng"), arrays.get("step"),
-                         shuffle_seed, rename, where)
+                         shuffle_seed, rename, where, scale)
 
 
 def install(model, saved: SavedTrainState, strict: bool) -> None:
