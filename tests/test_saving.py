@@ -464,6 +464,34 @@ def test_save_weights_round_trip_and_plain_npz(tmp_path):
   _assert_same_model(model, other, _x(2, 3))
 
 
+def test_frozen_layer_round_trip_keeps_the_optimizer_state(tmp_path):
+  model = hk_keras.Sequential([hk_keras.Input((4,)),
+                               layers.Dense(5, name="frozen"),
+                               layers.Dense(3, name="dense_t")])
+  model.get_layer("frozen").trainable = False
+  model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+  model.train_on_batch(_x(6, 4), np.arange(6) % 3)
+  model.save(tmp_path / "m.keras")
+  loaded = hk_keras.models.load_model(tmp_path / "m.keras")  # no mismatch
+  assert not loaded.get_layer("frozen").trainable
+  model.train_on_batch(_x(6, 4), np.arange(6) % 3)
+  loaded.train_on_batch(_x(6, 4), np.arange(6) % 3)
+  for u, v in zip(model.get_weights(), loaded.get_weights()):
+    np.testing.assert_array_equal(u, v)
+
+
+def test_bfloat16_weights_round_trip(tmp_path):
+  hk_keras.mixed_precision.set_global_policy("bfloat16")
+  try:
+    model = _seq(layers.Dense(3, name="d16"), (4,))
+  finally:
+    hk_keras.mixed_precision.set_global_policy("float32")
+  assert model.get_weights()[0].dtype == jnp.bfloat16
+  _randomize(model)
+  loaded = _round_trip(model, _x(2, 4), tmp_path)
+  assert loaded.get_weights()[0].dtype == jnp.bfloat16
+
+
 # -- errors ----------------------------------------------------------------------------
 
 def _small(units=3, name="dense_a"):

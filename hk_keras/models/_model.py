@@ -353,7 +353,9 @@ class Model(ModelIO, Trainer, Layer):
     print_summary(self, line_length=line_length, print_fn=print_fn)
 
   def get_config(self):
-    return {"name": self.name, "trainable": self.trainable}
+    # The dtype policy decides, e.g., float16 loss scaling in fit.
+    return {"name": self.name, "trainable": self.trainable,
+            "dtype": self.dtype_policy.name}
 
 
 def _fmt_shape(shape):

@@ -25,6 +25,11 @@ def _flat(outputs):
   return jax.tree_util.tree_leaves(outputs, is_leaf=_is_kt)
 
 
+def _policy_name(model):
+  policy = getattr(model, "dtype_policy", None)
+  return getattr(policy, "name", None) or model.dtype
+
+
 # -- Functional -------------------------------------------------------------------
 
 def functional_config(model) -> Dict[str, Any]:
@@ -74,6 +79,7 @@ def functional_config(model) -> Dict[str, Any]:
   return {
       "name": model.name,
       "trainable": model.trainable,
+      "dtype": _policy_name(model),
       "layers": layers,
       "input_layers": encode(model._inputs_struct, "inputs"),  # pylint: disable=protected-access
       "output_layers": encode(model._outputs_struct, "outputs"),  # pylint: disable=protected-access
@@ -152,7 +158,8 @@ def functional_from_config(cls, config):
   target = cls if issubclass(cls, Functional) else Functional
   return target(decode(config["input_layers"]),
                 decode(config["output_layers"]), name=config.get("name"),
-                trainable=config.get("trainable", True))
+                trainable=config.get("trainable", True),
+                dtype=config.get("dtype"))
 
 
 # -- Sequential -------------------------------------------------------------------
@@ -164,6 +171,7 @@ def sequential_config(model) -> Dict[str, Any]:
   return {
       "name": model.name,
       "trainable": model.trainable,
+      "dtype": _policy_name(model),
       "layers": [_serialization.serialize_keras_object(layer)
                  for layer in model.layers],
       "input_layer": (None if input_layer is None
@@ -189,7 +197,8 @@ def sequential_from_config(cls, config):
   if config.get("input_layer"):
     layers = [rebuild(config["input_layer"]).output] + layers
   model = cls(layers, name=config.get("name"),
-              trainable=config.get("trainable", True))
+              trainable=config.get("trainable", True),
+              dtype=config.get("dtype"))
   spec = config.get("input_spec")
   if not model.built and spec is not None and model.layers:
     model._input_spec = _serialization.decode_specs(spec)  # pylint: disable=protected-access

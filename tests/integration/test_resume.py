@@ -153,3 +153,25 @@ def test_resume_in_process_and_from_a_callback_save(tmp_path):
   for model in (resumed, from_weights):
     for a, b in zip(plain.get_weights(), model.get_weights()):
       np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.slow
+def test_mixed_float16_resume_restores_the_loss_scale(tmp_path):
+  x, y = _data()
+  hk_keras.mixed_precision.set_global_policy("mixed_float16")
+  try:
+    straight = _model("keras_adam")
+    straight.fit(x, y, epochs=3, **FIT)
+    first = _model("keras_adam")
+    first.fit(x, y, epochs=2, **FIT)
+    first.save(tmp_path / "half.keras")
+  finally:
+    hk_keras.mixed_precision.set_global_policy("float32")
+  resumed = hk_keras.models.load_model(tmp_path / "half.keras")  # as saved
+  assert resumed.dtype_policy.name == "mixed_float16"
+  resumed.fit(x, y, epochs=3, initial_epoch=2, **FIT)
+  for a, b in zip(straight.get_weights(), resumed.get_weights()):
+    np.testing.assert_array_equal(a, b)
+  got, want = resumed._ts.loss_scale, straight._ts.loss_scale  # pylint: disable=protected-access
+  assert (float(got.loss_scale), int(got.counter)) == (
+      float(want.loss_scale), int(want.counter))
