@@ -86,6 +86,8 @@ def compile_config(model) -> Optional[Dict[str, Any]]:
       "steps_per_execution": int(getattr(model, "steps_per_execution", 1)),
       "gradient_accumulation_steps": saved.get("gradient_accumulation_steps"),
       "debug": bool(getattr(model, "_debug", False)),
+      # False only where it mattered: a float16 policy without loss scaling.
+      "auto_scale_loss": getattr(model, "_loss_scale", True) is not None,
   }
   if unsaved:
     warnings.warn(
@@ -152,4 +154,5 @@ def compile_from_config(model, config: Dict[str, Any],
       loss_weights=config.get("loss_weights"),
       steps_per_execution=config.get("steps_per_execution", 1),
       gradient_accumulation_steps=config.get("gradient_accumulation_steps"),
-      debug=config.get("debug", False))
+      debug=config.get("debug", False),
+      auto_scale_loss=config.get("auto_scale_loss", True))

@@ -175,3 +175,43 @@ def test_mixed_float16_resume_restores_the_loss_scale(tmp_path):
   got, want = resumed._ts.loss_scale, straight._ts.loss_scale  # pylint: disable=protected-access
   assert (float(got.loss_scale), int(got.counter)) == (
       float(want.loss_scale), int(want.counter))
+
+
+_DATA_PARALLEL = textwrap.dedent("""
+    import sys
+    import numpy as np
+    import hk_keras
+    sys.path.insert(0, sys.argv[3])
+    from test_resume import FIT, _data, _model
+
+    backend, path = sys.argv[1:3]
+    assert len(__import__("jax").devices()) == 4
+    hk_keras.distribution.set_distribution(
+        hk_keras.distribution.DataParallel(backend=backend))
+    x, y = _data()
+    straight = _model("keras_adam")
+    straight.fit(x, y, epochs=4, **FIT)
+    first = _model("keras_adam")
+    first.fit(x, y, epochs=2, **FIT)
+    first.save(path)
+    resumed = hk_keras.models.load_model(path)
+    resumed.fit(x, y, epochs=4, initial_epoch=2, **FIT)
+    for a, b in zip(straight.get_weights(), resumed.get_weights()):
+      np.testing.assert_array_equal(a, b)
+    print("resumed exactly at step", int(resumed._ts.step))
+""")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["pmap", "sharding"])
+def test_resume_with_data_parallel_on_four_devices(backend, tmp_path):
+  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4",
+             JAX_PLATFORMS="cpu", PYTHONPATH=os.pathsep.join(
+                 [str(REPO)] + [p for p in [os.environ.get("PYTHONPATH")]
+                                if p]))
+  result = subprocess.run(
+      [sys.executable, "-c", _DATA_PARALLEL, backend,
+       str(tmp_path / "dp.keras"), str(Path(__file__).parent)],
+      capture_output=True, text=True, env=env, timeout=600, check=False)
+  assert result.returncode == 0, result.stdout + result.stderr
+  assert "resumed exactly at step 16" in result.stdout
