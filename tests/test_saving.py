@@ -324,6 +324,21 @@ def test_weights_file_is_plain_npz_without_pickle(tmp_path):
   assert set(meta["files"]) == {"config.json", "model.weights.npz"}
 
 
+def test_a_registered_class_does_not_replace_a_builtin_of_the_same_name(
+    tmp_path):
+  @saving.register_keras_serializable(package="Shadow")
+  class Dense(layers.Layer):  # pylint: disable=unused-variable
+    def call(self, inputs):
+      return inputs
+
+  try:
+    model = _seq(layers.Dense(2), (3,))
+    loaded = _round_trip(model, _x(2, 3), tmp_path)
+    assert type(loaded.layers[0]) is layers.Dense
+  finally:
+    saving._registry._OBJECTS.pop("Shadow>Dense")  # pylint: disable=protected-access
+
+
 # -- Lambda / HaikuLayer functions ----------------------------------------------------
 
 def test_lambda_function_from_custom_objects(tmp_path):

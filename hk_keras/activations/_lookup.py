@@ -95,7 +95,7 @@ def _saving_lookup(name: str) -> Optional[Activation]:
   (as `load_model(custom_objects=...)` sets while rebuilding layers)."""
   from .. import saving  # pylint: disable=g-import-not-at-top
   found = saving.get_registered_object(name)
-  return found if callable(found) else None
+  return found if callable(found) and not isinstance(found, type) else None
 
 
 def get(identifier: Any,

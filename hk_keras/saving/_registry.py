@@ -120,6 +120,15 @@ def get_registered_object(name: str,
   return None
 
 
+def lookup_given(name: str,
+                 custom_objects: Optional[Mapping[str, Any]] = None):
+  """`name` in `custom_objects` or an active scope only (not the registry)."""
+  for mapping in [custom_objects or {}] + list(reversed(_scopes())):
+    if name in mapping:
+      return mapping[name]
+  return None
+
+
 def get_custom_objects() -> Dict[str, Any]:
   """The registry as a dict `{"package>name": object}` (a copy)."""
   return dict(_OBJECTS)

@@ -220,7 +220,10 @@ def _resolve_class(entry, custom_objects):
     cls = _registry.get_registered_object(registered, custom_objects)
     if cls is not None:
       return cls
-  cls = _registry.get_registered_object(class_name, custom_objects)
+  # Unregistered when saved: only names given explicitly when loading can
+  # stand for it (a registered class of the same short name must not
+  # replace a built-in layer).
+  cls = _registry.lookup_given(class_name, custom_objects)
   if cls is not None and inspect.isclass(cls):
     return cls
   module = entry.get("module") or ""
@@ -233,19 +236,14 @@ def _resolve_class(entry, custom_objects):
                                          short=short))
 
 
-def _resolve_function(entry, cls, config, key, custom_objects, ctx):
+def _resolve_function(cls, config, key, custom_objects, ctx):
   layer = config.get("name")
   ref = config.get(key)
   if ref is None and ctx.safe_mode:
     raise ValueError(_LAMBDA_REFUSED.format(layer=layer, cls=cls.__name__))
   found = None
   if layer is not None:
-    found = (custom_objects or {}).get(layer)
-    if found is None:
-      for scope in reversed(_registry._scopes()):  # pylint: disable=protected-access
-        if layer in scope:
-          found = scope[layer]
-          break
+    found = _registry.lookup_given(layer, custom_objects)
   if found is None and ref is not None:
     found = _registry.get_registered_object(ref, custom_objects)
   if found is None:
@@ -259,7 +257,6 @@ def _resolve_function(entry, cls, config, key, custom_objects, ctx):
   if not callable(found):
     raise TypeError(f"custom_objects gave {found!r} for the function of layer "
                     f"{layer!r}; expected a callable.")
-  del entry
   return found
 
 
@@ -311,8 +308,7 @@ def _deserialize(entry, custom_objects, ctx):
     return existing
   key = _function_key_for_class(cls)
   if key is not None:
-    config[key] = _resolve_function(entry, cls, config, key, custom_objects,
-                                    ctx)
+    config[key] = _resolve_function(cls, config, key, custom_objects, ctx)
   try:
     obj = cls.from_config(config)
   except RebuildError:
