@@ -339,6 +339,22 @@ def test_a_registered_class_does_not_replace_a_builtin_of_the_same_name(
     saving._registry._OBJECTS.pop("Shadow>Dense")  # pylint: disable=protected-access
 
 
+def test_custom_activation_from_custom_objects_when_not_registered(tmp_path):
+  def soft_sign(x):
+    return x / (1.0 + jnp.abs(x))
+
+  saving.register_keras_serializable(package="Gone")(soft_sign)
+  model = _seq(layers.Dense(2, activation=soft_sign), (3,))
+  model.save(tmp_path / "m.keras")
+  # As in a new process where the registering code did not run:
+  saving._registry._OBJECTS.pop("Gone>soft_sign")  # pylint: disable=protected-access
+  with pytest.raises(ValueError, match="soft_sign"):
+    hk_keras.models.load_model(tmp_path / "m.keras")
+  loaded = hk_keras.models.load_model(
+      tmp_path / "m.keras", custom_objects={"soft_sign": soft_sign})
+  assert loaded.layers[0].activation is soft_sign
+
+
 # -- Lambda / HaikuLayer functions ----------------------------------------------------
 
 def test_lambda_function_from_custom_objects(tmp_path):
