@@ -687,9 +687,10 @@ class Trainer:
         state = self._inference_state()
       fn = self._host_batch_fn("predict", mask is not None)
       out = self._strategy.unshard(
-          fn(state, batch[0]) if mask is None else fn(state, batch, mask))
+          fn(state, batch[0]) if mask is None else fn(state, batch[0], mask))
       if mask is not None:
-        out = jax.tree_util.tree_map(lambda a: a[mask.astype(bool)], out)
+        real = self._strategy.unshard(mask).astype(bool)
+        out = jax.tree_util.tree_map(lambda a: a[real], out)
       outs.append(out)
     return jax.tree_util.tree_map(
         lambda *b: np.concatenate(b, axis=0), *outs)

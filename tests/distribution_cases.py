@@ -1,0 +1,278 @@
+"""Data-parallel cases, run in a subprocess by tests/test_distribution.py.
+
+    python tests/distribution_cases.py BACKEND GROUP [DEVICES]
+
+JAX must see several devices, so XLA_FLAGS is set here before JAX starts
+(4 CPU devices by default). Each case trains or evaluates the same model on
+one device and under `DataParallel(backend=BACKEND)` and records the largest
+differences; the last stdout line is a JSON dict of results, which the tests
+check. GROUP "core" runs the quick cases, "full" the slower ones.
+"""
+import json
+import os
+import sys
+
+BACKEND = sys.argv[1]
+GROUP = sys.argv[2] if len(sys.argv) > 2 else "core"
+DEVICES = int(sys.argv[3]) if len(sys.argv) > 3 else 4
+os.environ["XLA_FLAGS"] = (
+    f"--xla_force_host_platform_device_count={DEVICES}")
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+
+import hk_keras  # noqa: E402
+from hk_keras import layers  # noqa: E402
+
+RESULTS = {}
+
+
+def dist():
+  return hk_keras.distribution.DataParallel(backend=BACKEND)
+
+
+def max_diff(a, b):
+  a, b = jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)
+  assert len(a) == len(b), (len(a), len(b))
+  return max(float(np.max(np.abs(np.asarray(x, np.float64) -
+                                 np.asarray(y, np.float64))))
+             for x, y in zip(a, b))
+
+
+def mlp(dropout=0.0):
+  hk_keras.utils.set_random_seed(0)
+  stack = [hk_keras.Input((6,)), layers.Dense(16, activation="relu"),
+           layers.BatchNormalization()]
+  if dropout:
+    stack.append(layers.Dropout(dropout))
+  stack.append(layers.Dense(3, activation="softmax"))
+  return hk_keras.Sequential(stack)
+
+
+def convnet(dropout):
+  """The MNIST convnet's shape on 12x12 images."""
+  hk_keras.utils.set_random_seed(0)
+  stack = [hk_keras.Input((12, 12, 1)),
+           layers.Conv2D(4, kernel_size=(3, 3), activation="relu"),
+           layers.MaxPooling2D(pool_size=(2, 2)),
+           layers.Conv2D(8, kernel_size=(3, 3), activation="relu"),
+           layers.MaxPooling2D(pool_size=(2, 2)),
+           layers.Flatten()]
+  if dropout:
+    stack.append(layers.Dropout(0.5))
+  stack.append(layers.Dense(10, activation="softmax"))
+  return hk_keras.Sequential(stack)
+
+
+def data(n, shape=(6,), classes=3, seed=0):
+  rng = np.random.default_rng(seed)
+  return (rng.normal(size=(n,) + shape).astype("float32"),
+          rng.integers(0, classes, n))
+
+
+class MaxProbability(hk_keras.metrics.Metric):
+  """A metric whose merge is not a sum (replicas' states are gathered)."""
+
+  def init(self):
+    return jnp.zeros(())
+
+  def update(self, state, y_true, y_pred, sample_weight=None):
+    return jnp.maximum(state, jnp.max(y_pred))
+
+  def result(self, state):
+    return state
+
+  def merge(self, a, b):
+    return jnp.maximum(a, b)
+
+
+def compiled(make, distribution, **kwargs):
+  model = make()
+  kwargs.setdefault("optimizer", "adam")
+  kwargs.setdefault("metrics", ["accuracy"])
+  model.compile(loss="sparse_categorical_crossentropy",
+                distribution=distribution, **kwargs)
+  return model
+
+
+def fit_both(name, make, x, y, epochs=1, batch_size=8, **compile_kwargs):
+  """Same fit on one device and data parallel; params and logs compared."""
+  out = []
+  for distribution in (None, dist()):
+    model = compiled(make, distribution, **compile_kwargs)
+    history = model.fit(x, y, batch_size=batch_size, epochs=epochs,
+                        verbose=0)
+    out.append((model.get_weights(), history.history))
+  (w1, h1), (w2, h2) = out
+  RESULTS[name] = {"params": max_diff(w1, w2), "logs": max_diff(h1, h2),
+                   "steps": epochs * -(-len(x) // batch_size)}
+
+
+def case_fit_mlp():
+  x, y = data(40)
+  fit_both("mlp_bn", mlp, x, y)  # 5 steps of 8 = 2 rows per device
+  x, y = data(38)
+  fit_both("mlp_bn_remainder", mlp, x, y, epochs=2)  # last batch 6 rows
+
+
+def case_fit_convnet():
+  x, y = data(40, (12, 12, 1), 10)
+  fit_both("convnet", lambda: convnet(dropout=False), x, y)
+  if BACKEND == "sharding":
+    # Dropout draws one mask for the global batch, as on one device.
+    fit_both("convnet_dropout", lambda: convnet(dropout=True), x, y)
+
+
+def case_steps_per_execution():
+  x, y = data(56)
+  fit_both("steps_per_execution", mlp, x, y, steps_per_execution=3,
+           optimizer="sgd")
+
+
+def case_dropout_reproducible():
+  x, y = data(32)
+  weights = []
+  for _ in range(2):
+    model = compiled(lambda: mlp(dropout=0.5), dist())
+    model.fit(x, y, batch_size=8, verbose=0)
+    weights.append(model.get_weights())
+  RESULTS["dropout_repeat"] = max_diff(weights[0], weights[1])
+
+
+def case_evaluate_predict():
+  x, y = data(37)
+  metrics = ["accuracy", MaxProbability()]
+  single = compiled(mlp, None, metrics=metrics)
+  single.fit(x, y, batch_size=8, verbose=0)
+  parallel = compiled(mlp, dist(), metrics=metrics)
+  parallel.set_weights(single.get_weights())
+  out = {}
+  for batch_size in (10, 6, 40):
+    e1 = single.evaluate(x, y, batch_size=batch_size, verbose=0)
+    e2 = parallel.evaluate(x, y, batch_size=batch_size, verbose=0)
+    p1 = single.predict(x, batch_size=batch_size, verbose=0)
+    p2 = parallel.predict(x, batch_size=batch_size, verbose=0)
+    out[str(batch_size)] = {"evaluate": max_diff(e1, e2),
+                            "predict": max_diff(p1, p2),
+                            "rows": int(p2.shape[0])}
+  RESULTS["evaluate_predict"] = out
+
+
+def case_generators():
+  x, y = data(22)
+
+  def batches():
+    for start in (0, 8, 16):  # 8, 8, then 6 rows (6 does not split over 4)
+      yield x[start:start + 8], y[start:start + 8]
+  results = []
+  for distribution in (None, dist()):
+    model = compiled(mlp, distribution)
+    history = model.fit(batches(), epochs=2, verbose=0)
+    evaluated = model.evaluate(batches(), verbose=0)
+    predicted = model.predict((b[0] for b in batches()), verbose=0)
+    on_batch = model.train_on_batch(x[:6], y[:6])
+    tested = model.test_on_batch(x[:6], y[:6])
+    results.append((model.get_weights(), history.history, evaluated,
+                    predicted, on_batch, tested))
+  RESULTS["generators"] = {
+      "params": max_diff(results[0][0], results[1][0]),
+      "logs": max_diff(results[0][1:3], results[1][1:3]),
+      "predict": max_diff(results[0][3], results[1][3]),
+      "rows": int(results[1][3].shape[0]),
+      "on_batch": max_diff(results[0][4:], results[1][4:]),
+  }
+
+
+class _Custom(hk_keras.Sequential):
+  """A custom train_step written as in docs/customizing_fit.md."""
+
+  def train_step(self, state, data):
+    x, y, sample_weight = data
+    rng, step_rng = jax.random.split(state.rng)
+
+    def loss_fn(params):
+      y_pred, new = self.apply(params, state.state, step_rng, x,
+                               training=True)
+      return self.compute_loss(y, y_pred, sample_weight), (y_pred, new)
+
+    (loss, (y_pred, new)), grads = jax.value_and_grad(
+        loss_fn, has_aux=True)(state.params)
+    state = self.apply_gradients(state, grads)
+    state = self.update_metrics(state, loss, y, y_pred, sample_weight)
+    state = state._replace(state=new, rng=rng)
+    return state, self.metrics_logs(state)
+
+
+def case_custom_train_step():
+  x, y = data(38)
+
+  def make():
+    hk_keras.utils.set_random_seed(0)
+    return _Custom([hk_keras.Input((6,)), layers.Dense(16, activation="relu"),
+                    layers.Dense(3, activation="softmax")])
+  fit_both("custom_train_step", make, x, y, epochs=2)
+
+
+def case_traces():
+  x, y = data(38)
+  model = compiled(mlp, dist())
+  calls = []
+  original = model.train_step
+
+  def counted(state, batch):
+    calls.append(1)
+    return original(state, batch)
+  model.train_step = counted
+  model.fit(x, y, batch_size=8, epochs=3, verbose=0)
+  model.evaluate(x, y, batch_size=10, verbose=0)
+  model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+  # One trace for full batches and one for the padded last batch.
+  RESULTS["train_traces"] = len(calls)
+
+
+def case_errors():
+  x, y = data(16)
+  model = compiled(mlp, dist())
+  try:
+    model.fit(x, y, batch_size=6, verbose=0)
+    RESULTS["uneven_batch_size_error"] = ""
+  except ValueError as err:
+    RESULTS["uneven_batch_size_error"] = str(err)
+
+
+def case_global_setting():
+  hk_keras.distribution.set_distribution(dist())
+  try:
+    x, y = data(16)
+    model = compiled(mlp, None)
+    model.fit(x, y, batch_size=8, verbose=0)
+    RESULTS["global_setting"] = {
+        "replicas": model._strategy.num_replicas,
+        "getter": repr(hk_keras.distribution.distribution())}
+  finally:
+    hk_keras.distribution.set_distribution(None)
+
+
+def case_mixed_precision():
+  x, y = data(40)
+  hk_keras.mixed_precision.set_global_policy("mixed_bfloat16")
+  try:
+    fit_both("mixed_bfloat16", mlp, x, y, optimizer="sgd")
+  finally:
+    hk_keras.mixed_precision.set_global_policy("float32")
+
+
+GROUPS = {
+    "core": [case_fit_mlp, case_evaluate_predict, case_traces, case_errors,
+             case_global_setting],
+    "full": [case_fit_convnet, case_steps_per_execution, case_generators,
+             case_custom_train_step, case_dropout_reproducible,
+             case_mixed_precision],
+}
+
+if __name__ == "__main__":
+  assert len(jax.devices()) == DEVICES, jax.devices()
+  for case in GROUPS[GROUP]:
+    case()
+  print(json.dumps(RESULTS))

@@ -1,0 +1,136 @@
+"""Data parallelism (hk_keras.distribution) on 4 CPU devices.
+
+JAX picks its device count when it starts, so every case runs in a
+subprocess (tests/distribution_cases.py) with
+XLA_FLAGS=--xla_force_host_platform_device_count=4 set before JAX starts;
+it compares each data-parallel run with the same run on one device and
+reports the largest differences as JSON. Nothing is skipped: a failure to
+start the subprocess fails the test.
+"""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import hk_keras
+
+CASES = Path(__file__).with_name("distribution_cases.py")
+BACKENDS = ("pmap", "sharding")
+ATOL = 1e-5
+
+
+def _run(backend, group):
+  env = dict(os.environ)
+  env.pop("XLA_FLAGS", None)  # the script sets its own
+  env["JAX_PLATFORMS"] = "cpu"
+  proc = subprocess.run([sys.executable, str(CASES), backend, group],
+                        capture_output=True, text=True, env=env, timeout=900)
+  assert proc.returncode == 0, proc.stderr[-4000:]
+  return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def core(request):
+  return request.param, _run(request.param, "core")
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def full(request):
+  return request.param, _run(request.param, "full")
+
+
+def test_mlp_with_batchnorm_matches_one_device(core):
+  _, r = core
+  assert r["mlp_bn"]["steps"] == 5
+  assert r["mlp_bn"]["params"] < ATOL
+  assert r["mlp_bn"]["logs"] < ATOL
+
+
+def test_padded_last_batch_matches_one_device(core):
+  # 38 rows in batches of 8: the last 6 rows are padded to 8 and masked out
+  # of the loss, the metrics and the BatchNormalization statistics.
+  _, r = core
+  assert r["mlp_bn_remainder"]["params"] < ATOL
+  assert r["mlp_bn_remainder"]["logs"] < ATOL
+
+
+def test_evaluate_and_predict_with_remainders(core):
+  _, r = core
+  for batch_size, got in r["evaluate_predict"].items():
+    assert got["rows"] == 37, batch_size
+    assert got["evaluate"] < ATOL, batch_size
+    assert got["predict"] < ATOL, batch_size
+
+
+def test_compiles_once_across_epochs(core):
+  _, r = core
+  assert r["train_traces"] == 2  # full batches + the padded last batch
+
+
+def test_batch_size_must_split_over_devices(core):
+  _, r = core
+  assert "batch_size=6" in r["uneven_batch_size_error"]
+  assert "multiple of 4" in r["uneven_batch_size_error"]
+
+
+def test_set_distribution_applies_to_compile(core):
+  backend, r = core
+  assert r["global_setting"]["replicas"] == 4
+  assert backend in r["global_setting"]["getter"]
+
+
+@pytest.mark.slow
+def test_mnist_convnet_shape_matches_one_device(full):
+  backend, r = full
+  assert r["convnet"]["params"] < ATOL
+  if backend == "sharding":
+    assert r["convnet_dropout"]["params"] < ATOL
+
+
+@pytest.mark.slow
+def test_steps_per_execution(full):
+  _, r = full
+  assert r["steps_per_execution"]["params"] < ATOL
+
+
+@pytest.mark.slow
+def test_generators_and_on_batch_with_uneven_batches(full):
+  _, r = full
+  g = r["generators"]
+  assert g["rows"] == 22
+  assert max(g["params"], g["logs"], g["predict"], g["on_batch"]) < ATOL
+
+
+@pytest.mark.slow
+def test_custom_train_step_helpers_are_replica_aware(full):
+  _, r = full
+  assert r["custom_train_step"]["params"] < ATOL
+
+
+@pytest.mark.slow
+def test_dropout_is_reproducible(full):
+  _, r = full
+  assert r["dropout_repeat"] == 0.0
+
+
+@pytest.mark.slow
+def test_mixed_precision_data_parallel(full):
+  _, r = full
+  # bfloat16 sums in another order: close, not equal.
+  assert r["mixed_bfloat16"]["params"] < 1e-2
+
+
+def test_data_parallel_arguments():
+  with pytest.raises(ValueError, match="backend"):
+    hk_keras.distribution.DataParallel(backend="tpu")
+  with pytest.raises(ValueError, match="unknown device"):
+    hk_keras.distribution.DataParallel(devices=["gpu:7"])
+  with pytest.raises(TypeError, match="DataParallel"):
+    hk_keras.distribution.set_distribution("pmap")
+  dist = hk_keras.distribution.DataParallel(devices=1, backend="sharding")
+  assert dist.num_replicas == 1
+  assert hk_keras.distribution.distribution() is None
+  assert hk_keras.distribution.is_chief()
