@@ -6,6 +6,7 @@ Keras model give the same outputs: `kernel` (input_dim, gates * units),
 side in the last axis (LSTM: input, forget, cell, output; GRU: update z,
 reset r, candidate h).
 """
+import math
 from typing import Optional
 
 import haiku as hk
@@ -34,9 +35,9 @@ def _check_bool(layer_cls: str, name: str, value) -> bool:
   return value
 
 
-def _dropout_masks(key, rate: float, count: int, shape, dtype):
-  """`count` inverted-dropout masks of `shape`, stacked: (count, *shape)."""
-  keep = jax.random.bernoulli(key, 1.0 - rate, (count,) + tuple(shape))
+def _dropout_mask(uniform, rate: float, dtype):
+  """Inverted dropout: keeps with probability 1 - rate, scaled by 1/(1-rate)."""
+  keep = uniform < 1.0 - rate
   return keep.astype(dtype) / jnp.asarray(1.0 - rate, dtype)
 
 
@@ -140,16 +141,23 @@ class _RNN(Layer):
     key = hk.next_rng_key()
     if self.seed is not None:
       key = jax.random.fold_in(key, self.seed)
-    input_key, recurrent_key = jax.random.split(key)
+    # One mask for all gates, or one per gate when recurrent dropout is on
+    # (Keras's implementation 1).
+    input_shape = ((self._gates if self.recurrent_dropout > 0 else 1, batch,
+                    features) if self.dropout > 0 else (0,))
+    recurrent_shape = ((self._gates, batch, self.units)
+                       if self.recurrent_dropout > 0 else (0,))
+    # A single draw of uniform numbers for both kinds of masks.
+    num_inputs = math.prod(input_shape)
+    uniform = jax.random.uniform(
+        key, (num_inputs + math.prod(recurrent_shape),))
     if self.dropout > 0:
-      # One mask for all gates, or one per gate when recurrent dropout is on
-      # (Keras's implementation 1).
-      count = self._gates if self.recurrent_dropout > 0 else 1
-      input_masks = _dropout_masks(input_key, self.dropout, count,
-                                   (batch, features), dtype)
+      input_masks = _dropout_mask(
+          uniform[:num_inputs].reshape(input_shape), self.dropout, dtype)
     if self.recurrent_dropout > 0:
-      recurrent_masks = _dropout_masks(recurrent_key, self.recurrent_dropout,
-                                       self._gates, (batch, self.units), dtype)
+      recurrent_masks = _dropout_mask(
+          uniform[num_inputs:].reshape(recurrent_shape),
+          self.recurrent_dropout, dtype)
     return input_masks, recurrent_masks
 
   def _initial_carry(self, initial_state, batch, dtype):
