@@ -2,6 +2,7 @@
 import inspect
 
 import haiku as hk
+import jax.numpy as jnp
 
 from ._layer import Layer
 
@@ -35,14 +36,20 @@ class HaikuLayer(Layer):
     policy = self.dtype_policy
     if not policy.is_mixed:
       return self._call_fn(inputs, training)
-    # Under a mixed policy the Haiku modules inside read their float32
-    # params cast to the compute dtype, with Haiku's custom-getter mechanism
-    # (as hk.mixed_precision does); their state stays full precision.
+    # Under a mixed policy the Haiku modules inside create their params in
+    # the variable dtype and read them cast to the compute dtype, with
+    # Haiku's custom creator/getter mechanism (as hk.mixed_precision does);
+    # their state stays as created.
     jmp_policy = policy.jmp_policy
+    def create(next_creator, shape, dtype, init, context):
+      del context
+      if jnp.issubdtype(dtype, jnp.floating):
+        dtype = jmp_policy.param_dtype
+      return next_creator(shape, dtype, init)
     def cast(next_getter, value, context):
       del context
       return next_getter(jmp_policy.cast_to_compute(value))
-    with hk.custom_getter(cast):
+    with hk.custom_creator(create, state=False), hk.custom_getter(cast):
       return self._call_fn(inputs, training)
 
   def _call_fn(self, inputs, training):
