@@ -9,6 +9,11 @@ import numpy as np
 
 from .. import initializers
 from ._layer import Layer
+from ._spatial_args import reject_unsupported
+
+# Keras arguments accepted only as None (see reject_unsupported).
+_MHA_EXTRAS = ("kernel_regularizer", "bias_regularizer",
+               "activity_regularizer", "kernel_constraint", "bias_constraint")
 
 # Logit given to masked positions before the softmax (Keras 3 uses the same).
 _MASKED_LOGIT = -1e9
@@ -79,6 +84,9 @@ class MultiHeadAttention(Layer):
     kernel_initializer: default "glorot_uniform".
     bias_initializer: default "zeros".
     seed: optional int folded into the dropout key.
+    kernel_regularizer, bias_regularizer, activity_regularizer,
+      kernel_constraint, bias_constraint: Keras arguments accepted only as
+      None (a ValueError otherwise).
     **kwargs: base `Layer` arguments (name, trainable, dtype).
 
   Call arguments:
@@ -109,8 +117,16 @@ class MultiHeadAttention(Layer):
                output_shape: Union[None, int, Sequence[int]] = None,
                attention_axes: Union[None, int, Sequence[int]] = None,
                kernel_initializer="glorot_uniform", bias_initializer="zeros",
-               seed: Optional[int] = None, **kwargs):
+               seed: Optional[int] = None, kernel_regularizer=None,
+               bias_regularizer=None, activity_regularizer=None,
+               kernel_constraint=None, bias_constraint=None, **kwargs):
     super().__init__(**kwargs)
+    reject_unsupported(
+        f"MultiHeadAttention {self.name!r}",
+        kernel_regularizer=kernel_regularizer,
+        bias_regularizer=bias_regularizer,
+        activity_regularizer=activity_regularizer,
+        kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
     self.num_heads = _positive_int("num_heads", num_heads)
     self.key_dim = _positive_int("key_dim", key_dim)
     self.value_dim = _positive_int("value_dim", value_dim,
@@ -320,5 +336,5 @@ class MultiHeadAttention(Layer):
                            else list(self.attention_axes)),
         "kernel_initializer": initializers.serialize(self.kernel_initializer),
         "bias_initializer": initializers.serialize(self.bias_initializer),
-        "seed": self.seed,
+        "seed": self.seed, **{name: None for name in _MHA_EXTRAS},
     }

@@ -3,6 +3,7 @@ import jax.numpy as jnp
 
 from .. import initializers
 from ._layer import Layer
+from ._spatial_args import reject_unsupported
 
 
 def _check_positive_int(name: str, value) -> int:
@@ -39,6 +40,8 @@ class Embedding(Layer):
     output_dim: size of each vector.
     embeddings_initializer: default "uniform" (RandomUniform(-0.05, 0.05)).
     mask_zero: see above.
+    embeddings_regularizer, activity_regularizer, embeddings_constraint: Keras
+      arguments accepted only as None (a ValueError otherwise).
     **kwargs: base `Layer` arguments (name, trainable, dtype).
 
   Raises:
@@ -52,8 +55,13 @@ class Embedding(Layer):
 
   def __init__(self, input_dim: int, output_dim: int,
                embeddings_initializer="uniform", mask_zero: bool = False,
-               **kwargs):
+               embeddings_regularizer=None, activity_regularizer=None,
+               embeddings_constraint=None, **kwargs):
     super().__init__(**kwargs)
+    reject_unsupported(f"Embedding {self.name!r}",
+                       embeddings_regularizer=embeddings_regularizer,
+                       activity_regularizer=activity_regularizer,
+                       embeddings_constraint=embeddings_constraint)
     self.input_dim = _check_positive_int("input_dim", input_dim)
     self.output_dim = _check_positive_int("output_dim", output_dim)
     self.embeddings_initializer = initializers.get(embeddings_initializer)
@@ -85,5 +93,6 @@ class Embedding(Layer):
         "output_dim": self.output_dim,
         "embeddings_initializer": initializers.serialize(
             self.embeddings_initializer),
-        "mask_zero": self.mask_zero,
+        "mask_zero": self.mask_zero, "embeddings_regularizer": None,
+        "activity_regularizer": None, "embeddings_constraint": None,
     }

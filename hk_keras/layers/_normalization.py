@@ -8,14 +8,19 @@ import jax.numpy as jnp
 from .. import initializers
 from .._core import _replica
 from ._layer import Layer
+from ._spatial_args import reject_unsupported
+
+# Keras arguments accepted only as None (see reject_unsupported).
+_NORM_EXTRAS = ("beta_regularizer", "gamma_regularizer", "beta_constraint",
+                "gamma_constraint")
 
 _UNBOUND_REPLICA_AXIS = (
     "BatchNormalization {name!r} has cross_replica_axis={axis!r}, but no "
-    "such axis is bound here: the statistics are averaged with "
-    "jax.lax.pmean, which only works inside jax.pmap / shard_map (or "
-    "jax.vmap) run with axis_name={axis!r}. Train through a "
-    "hk_keras.distribution strategy (which sets this argument for you), "
-    "or leave cross_replica_axis=None on a single device.")
+    "such axis is bound here: the statistics are summed with jax.lax.psum, "
+    "which only works inside jax.pmap / shard_map (or jax.vmap) run with "
+    "axis_name={axis!r}. With a hk_keras.distribution strategy leave "
+    "cross_replica_axis=None (the layer follows the strategy by itself), "
+    "and on a single device too.")
 
 
 def stats_dtype(dtype) -> jnp.dtype:
@@ -88,6 +93,8 @@ class BatchNormalization(Layer):
       uses the strategy's axis by itself, and under "sharding" each step
       already sees the global batch (so the argument is ignored there).
       Rows of a padded last batch are left out of the statistics.
+    beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint:
+      Keras arguments accepted only as None (a ValueError otherwise).
     **kwargs: base `Layer` arguments (name, trainable, dtype).
 
   Raises:
@@ -104,8 +111,14 @@ class BatchNormalization(Layer):
                beta_initializer="zeros", gamma_initializer="ones",
                moving_mean_initializer="zeros",
                moving_variance_initializer="ones",
-               cross_replica_axis: Optional[str] = None, **kwargs):
+               cross_replica_axis: Optional[str] = None,
+               beta_regularizer=None, gamma_regularizer=None,
+               beta_constraint=None, gamma_constraint=None, **kwargs):
     super().__init__(**kwargs)
+    reject_unsupported(
+        f"BatchNormalization {self.name!r}",
+        beta_regularizer=beta_regularizer, gamma_regularizer=gamma_regularizer,
+        beta_constraint=beta_constraint, gamma_constraint=gamma_constraint)
     if isinstance(axis, bool) or not isinstance(axis, int):
       raise ValueError(
           "BatchNormalization argument `axis` must be an int (the feature "
@@ -238,6 +251,7 @@ class BatchNormalization(Layer):
         "moving_variance_initializer": initializers.serialize(
             self.moving_variance_initializer),
         "cross_replica_axis": self.cross_replica_axis,
+        **{name: None for name in _NORM_EXTRAS},
     }
 
 
@@ -263,6 +277,8 @@ class LayerNormalization(Layer):
     rms_scaling: see above.
     beta_initializer: default "zeros".
     gamma_initializer: default "ones".
+    beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint:
+      Keras arguments accepted only as None (a ValueError otherwise).
     **kwargs: base `Layer` arguments (name, trainable, dtype).
 
   Raises:
@@ -277,8 +293,14 @@ class LayerNormalization(Layer):
   def __init__(self, axis: Union[int, Sequence[int]] = -1,
                epsilon: float = 1e-3, center: bool = True, scale: bool = True,
                rms_scaling: bool = False, beta_initializer="zeros",
-               gamma_initializer="ones", **kwargs):
+               gamma_initializer="ones", beta_regularizer=None,
+               gamma_regularizer=None, beta_constraint=None,
+               gamma_constraint=None, **kwargs):
     super().__init__(**kwargs)
+    reject_unsupported(
+        f"LayerNormalization {self.name!r}",
+        beta_regularizer=beta_regularizer, gamma_regularizer=gamma_regularizer,
+        beta_constraint=beta_constraint, gamma_constraint=gamma_constraint)
     axes = list(axis) if isinstance(axis, (list, tuple)) else [axis]
     if not axes or any(isinstance(a, bool) or not isinstance(a, int)
                        for a in axes):
@@ -344,4 +366,5 @@ class LayerNormalization(Layer):
         "rms_scaling": self.rms_scaling,
         "beta_initializer": initializers.serialize(self.beta_initializer),
         "gamma_initializer": initializers.serialize(self.gamma_initializer),
+        **{name: None for name in _NORM_EXTRAS},
     }

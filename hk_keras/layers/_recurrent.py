@@ -16,6 +16,12 @@ import jax.numpy as jnp
 from .. import activations
 from .. import initializers
 from ._layer import Layer
+from ._spatial_args import reject_unsupported
+
+# Keras arguments accepted only as None (see reject_unsupported).
+_RNN_EXTRAS = ("kernel_regularizer", "recurrent_regularizer",
+               "bias_regularizer", "activity_regularizer", "kernel_constraint",
+               "recurrent_constraint", "bias_constraint")
 
 
 def _check_rate(layer_cls: str, name: str, value) -> float:
@@ -72,9 +78,10 @@ class _RNN(Layer):
   def __init__(self, units, activation, recurrent_activation, use_bias,
                kernel_initializer, recurrent_initializer, bias_initializer,
                dropout, recurrent_dropout, seed, return_sequences,
-               return_state, go_backwards, **kwargs):
+               return_state, go_backwards, extras, **kwargs):
     super().__init__(**kwargs)
     cls = type(self).__name__
+    reject_unsupported(f"{cls} {self.name!r}", **extras)
     if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
       raise ValueError(
           f"{cls} argument `units` must be a positive integer. Received: "
@@ -215,6 +222,7 @@ class _RNN(Layer):
         "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout,
         "seed": self.seed, "return_sequences": self.return_sequences,
         "return_state": self.return_state, "go_backwards": self.go_backwards,
+        **{name: None for name in _RNN_EXTRAS},
     }
 
 
@@ -253,6 +261,10 @@ class LSTM(_RNN):
     dropout: input dropout rate, in [0, 1).
     recurrent_dropout: dropout rate on the recurrent state, in [0, 1).
     seed: optional int folded into the dropout key.
+    kernel_regularizer, recurrent_regularizer, bias_regularizer,
+      activity_regularizer, kernel_constraint, recurrent_constraint,
+      bias_constraint: Keras arguments accepted only as None (a ValueError
+      otherwise).
     **kwargs: base `Layer` arguments (name, trainable, dtype).
 
   Call arguments: `sequences` (batch, timesteps, features), optional
@@ -277,11 +289,22 @@ class LSTM(_RNN):
                kernel_initializer="glorot_uniform",
                recurrent_initializer="orthogonal", bias_initializer="zeros",
                dropout: float = 0.0, recurrent_dropout: float = 0.0,
-               seed: Optional[int] = None, **kwargs):
+               seed: Optional[int] = None, kernel_regularizer=None,
+               recurrent_regularizer=None, bias_regularizer=None,
+               activity_regularizer=None, kernel_constraint=None,
+               recurrent_constraint=None, bias_constraint=None, **kwargs):
+    extras = dict(kernel_regularizer=kernel_regularizer,
+                  recurrent_regularizer=recurrent_regularizer,
+                  bias_regularizer=bias_regularizer,
+                  activity_regularizer=activity_regularizer,
+                  kernel_constraint=kernel_constraint,
+                  recurrent_constraint=recurrent_constraint,
+                  bias_constraint=bias_constraint)
     super().__init__(units, activation, recurrent_activation, use_bias,
                      kernel_initializer, recurrent_initializer,
                      bias_initializer, dropout, recurrent_dropout, seed,
-                     return_sequences, return_state, go_backwards, **kwargs)
+                     return_sequences, return_state, go_backwards, extras,
+                     **kwargs)
     self.unit_forget_bias = _check_bool("LSTM", "unit_forget_bias",
                                         unit_forget_bias)
 
@@ -343,6 +366,7 @@ class GRU(_RNN):
     dropout: input dropout rate, in [0, 1).
     recurrent_dropout: dropout rate on the recurrent state, in [0, 1).
     seed: optional int folded into the dropout key.
+    kernel_regularizer, ..., bias_constraint: as in `LSTM`, None only.
     **kwargs: base `Layer` arguments (name, trainable, dtype).
 
   Call arguments: `sequences` (batch, timesteps, features), optional
@@ -367,11 +391,22 @@ class GRU(_RNN):
                kernel_initializer="glorot_uniform",
                recurrent_initializer="orthogonal", bias_initializer="zeros",
                dropout: float = 0.0, recurrent_dropout: float = 0.0,
-               seed: Optional[int] = None, **kwargs):
+               seed: Optional[int] = None, kernel_regularizer=None,
+               recurrent_regularizer=None, bias_regularizer=None,
+               activity_regularizer=None, kernel_constraint=None,
+               recurrent_constraint=None, bias_constraint=None, **kwargs):
+    extras = dict(kernel_regularizer=kernel_regularizer,
+                  recurrent_regularizer=recurrent_regularizer,
+                  bias_regularizer=bias_regularizer,
+                  activity_regularizer=activity_regularizer,
+                  kernel_constraint=kernel_constraint,
+                  recurrent_constraint=recurrent_constraint,
+                  bias_constraint=bias_constraint)
     super().__init__(units, activation, recurrent_activation, use_bias,
                      kernel_initializer, recurrent_initializer,
                      bias_initializer, dropout, recurrent_dropout, seed,
-                     return_sequences, return_state, go_backwards, **kwargs)
+                     return_sequences, return_state, go_backwards, extras,
+                     **kwargs)
     self.reset_after = _check_bool("GRU", "reset_after", reset_after)
 
   def _bias_shape(self):
