@@ -165,3 +165,15 @@ def test_unknown_spatial_dims_stay_unknown_and_weights_need_known_dims():
 def test_regularizers_are_refused_not_silently_ignored():
   with pytest.raises(ValueError, match="kernel_regularizer"):
     layers.Dense(3, kernel_regularizer="l2")
+
+
+def test_freezing_after_an_eager_call_takes_effect():
+  bn = layers.BatchNormalization(name="bn_freeze")
+  model = hk_keras.Sequential([hk_keras.Input((3,)), bn])
+  x = make_input((8, 3)) * 2 + 1
+  model(x, training=True)
+  moved = np.asarray(model.state["bn_freeze"]["moving_mean"])
+  assert not np.allclose(moved, 0)
+  bn.trainable = False
+  model(x, training=True)  # frozen BN runs in inference mode (Keras 3)
+  np.testing.assert_array_equal(model.state["bn_freeze"]["moving_mean"], moved)

@@ -117,6 +117,8 @@ class Layer:
 
   @trainable.setter
   def trainable(self, value: bool):
+    if bool(value) != self._trainable:
+      _trainable_version[0] += 1  # compiled functions read the flag
     self._trainable = bool(value)
     for layer in self._tracked_layers:
       layer.trainable = value
@@ -380,6 +382,14 @@ def _keras_order(records):
 # state that its copy of the weights is out of date.
 _dirty = []
 _version = [0]
+# Bumped whenever a layer's `trainable` flag changes: traced code reads the
+# flag (e.g. a frozen BatchNormalization runs in inference mode), so cached
+# compiled functions keyed on it must be rebuilt.
+_trainable_version = [0]
+
+
+def trainable_version() -> int:
+  return _trainable_version[0]
 
 
 def mark_dirty(model) -> None:

@@ -248,8 +248,14 @@ class Model(ModelIO, Trainer, Layer):
           f"positional and {sorted(kwargs)} keyword arguments.")
     arrays = self._unpack_inputs(args[0])
     self._ensure_built_for(arrays)
-    if self._jitted_apply is None:
-      self._jitted_apply = jax.jit(self.apply, static_argnames="training")
+    if self._jitted_apply is None or (
+        self._jitted_version != _layer.trainable_version()):
+      # A fresh closure: jax caches traces per function object, and a
+      # changed trainable flag must trigger a new trace.
+      apply = self.apply
+      self._jitted_apply = jax.jit(lambda *a, **k: apply(*a, **k),
+                                   static_argnames="training")
+      self._jitted_version = _layer.trainable_version()
     out, new_state = self._jitted_apply(self.params, self.state,
                                         utils.next_rng_key(), *arrays,
                                         training=training)
