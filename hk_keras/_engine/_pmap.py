@@ -69,7 +69,7 @@ class PmapStrategy(Strategy):
             donate_argnums=(1,) if donate_state else (),
             devices=self.devices)
       return f(self._ids, *args)
-    return call
+    return self._one_step_at_a_time(self.devices, call)
 
   def put(self, tree):
     return jax.device_put(tree, self._replicated)

@@ -44,11 +44,10 @@ class ShardingStrategy(Strategy):
     def global_step(*args):
       with _replica.scope(None, num_replicas, self._constrain):
         return fn(*args)
-    return jax.jit(global_step,
-                   donate_argnums=(0,) if donate_state else (),
-                   static_argnums=static_argnums,
-                   out_shardings=self._split if batch_outputs
-                   else self._replicated)
+    return self._one_step_at_a_time(self.devices, jax.jit(
+        global_step, donate_argnums=(0,) if donate_state else (),
+        static_argnums=static_argnums,
+        out_shardings=self._split if batch_outputs else self._replicated))
 
   def put(self, tree):
     return jax.device_put(tree, self._replicated)

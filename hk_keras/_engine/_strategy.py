@@ -26,12 +26,32 @@ import jax
 import numpy as np
 
 
+# XLA:CPU runs each device's share of a program with collectives on a shared
+# thread pool, and a participant waiting in an all-reduce holds its thread.
+# With several steps in flight (async dispatch), the next step's
+# participants can take every thread while the current step still waits for
+# one: a deadlock ("Expected 4 threads to join the rendezvous, but only 3 of
+# them arrived", then abort). Seen with jax 0.10.2 on 2 cores with plain
+# jax.jit over a 4-device CPU mesh, not only here; waiting for each step
+# before dispatching the next avoids it. Only multi-device CPU strategies
+# wait (CPU devices are for tests; there dispatch overlap gains little).
+
+
 class Strategy:
   """Base of the device strategies (defaults suit one process)."""
 
   num_replicas = 1
   local_replicas = 1
   axis_name = None
+
+  def _one_step_at_a_time(self, devices, fn):
+    """`fn`, waiting for its outputs on multi-device CPU (see above)."""
+    if len(devices) < 2 or any(d.platform != "cpu" for d in devices):
+      return fn
+
+    def call(*args):
+      return jax.block_until_ready(fn(*args))
+    return call
 
   def pad_size(self, n: int, *, local: bool = False) -> int:
     """Smallest size >= n that splits evenly over the replicas (the local
