@@ -673,7 +673,7 @@ class Trainer:
       real = mask.astype(bool)
       return jax.tree_util.tree_map(
           lambda *b: np.concatenate(b, axis=0)[real],
-          *[self._strategy.unshard(o) for o in outs])
+          *self._strategy.unshard(outs))
     outs = []
     source = _data.IterableData(x, steps)
 
