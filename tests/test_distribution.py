@@ -121,6 +121,10 @@ def test_mixed_precision_data_parallel(full):
   _, r = full
   # bfloat16 sums in another order: close, not equal.
   assert r["mixed_bfloat16"]["params"] < 1e-2
+  # float16: the same overflowing steps are skipped (same final loss scale,
+  # below the initial 2**15).
+  single, parallel = r["float16_loss_scales"]
+  assert single == parallel < 2.0 ** 15
 
 
 def test_data_parallel_arguments():

@@ -54,7 +54,8 @@ def default_train_step(model, objective, tx, mask, debug, data_state, batch):
   """One optimizer step. Returns (new train state, logs).
 
   Under data parallelism the batch is this replica's slice: gradients are
-  averaged over replicas (`_replica.pmean`, a no-op otherwise), and the
+  averaged over replicas (`_replica.psum` of the replicas' shares, a no-op
+  otherwise), and the
   padded rows of a last uneven batch (`_replica.sample_mask()`) are left out
   of the loss, the metrics and BatchNormalization statistics. With a loss
   scale in the state (float16 mixed precision) the loss is scaled, the
@@ -74,12 +75,16 @@ def default_train_step(model, objective, tx, mask, debug, data_state, batch):
     y_pred, new_state = model.apply(params, state.state, step_rng,
                                     *model._unpack_inputs(x), training=True)
     loss, _ = objective.compute_loss(y, y_pred, sample_weight, mask=rows)
-    scaled = loss if scale is None else scale.scale(loss)
+    # Differentiate this replica's share of the global-batch loss and sum the
+    # gradients: the same as averaging, but backward values keep the size
+    # they have on one device (float16 overflows at the same loss scale).
+    share = loss / _replica.count() if _replica.count() > 1 else loss
+    scaled = share if scale is None else scale.scale(share)
     return scaled, (loss, y_pred, new_state)
 
   (_, (loss, y_pred, new_model_state)), grads = jax.value_and_grad(
       loss_fn, has_aux=True)(trainable)
-  grads = _replica.pmean(grads)
+  grads = _replica.psum(grads)
   if scale is not None:
     grads = scale.unscale(grads)
   if debug:
