@@ -249,6 +249,19 @@ def indexed_eval(test_step, batch_size):
   return run
 
 
+def metrics_only(step):
+  """An eval step that returns (metrics, logs), not the whole state.
+
+  Returning the state from a step whose state is not donated makes XLA copy
+  every param and optimizer slot into new output buffers on each batch;
+  evaluation only changes the metrics.
+  """
+  def run(state, *args):
+    new_state, logs = step(state, *args)
+    return new_state.metrics, logs
+  return run
+
+
 def indexed_predict(predict_step, batch_size):
   """predict_step(state, x) as run(state, data, index, start)."""
   def run(state, data, index, start):

@@ -375,7 +375,8 @@ class Trainer:
 
   def _eval_fn(self, batch_size):
     return self._compiled(("eval", batch_size), lambda: self._strategy.compile(
-        _steps.indexed_eval(self.test_step, batch_size), donate_state=False))
+        _steps.metrics_only(_steps.indexed_eval(self.test_step, batch_size)),
+        donate_state=False))
 
   def _predict_fn(self, batch_size):
     return self._compiled(
@@ -613,7 +614,8 @@ class Trainer:
     hooks = cbs is not None and cbs.wants_batch_hooks("test")
     logs = None
     for b in range(num_batches):
-      state, logs = fn(state, data_dev, index, mask, b * size)
+      metrics, logs = fn(state, data_dev, index, mask, b * size)
+      state = state._replace(metrics=metrics)
       if hooks:
         cbs.on_test_batch_end(b, _LazyLogs(logs))
     return self._host_logs(logs)
