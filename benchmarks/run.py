@@ -14,7 +14,6 @@ installed, a Keras 3 (JAX backend) `fit` column is added.
 """
 import argparse
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -291,10 +290,13 @@ def measure(key, rounds, batch_size, with_keras):
 
 def peak_rss_mb(arm, key, batch_size):
   """Peak RSS of one arm measured alone in a fresh process."""
-  code = (f"import sys; sys.argv=['x']; sys.path.insert(0, {os.path.dirname(__file__)!r});"
-          f"import run, resource; r, _ = run._make({arm!r}, {key!r}, {batch_size!r});"
+  # VmHWM, not ru_maxrss: on Linux a child's ru_maxrss starts from the
+  # parent's resident size at fork, so it would report the parent's.
+  code = (f"import sys; sys.argv=['x']; sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r});"
+          f"import run; r, _ = run._make({arm!r}, {key!r}, {batch_size!r});"
           "r.run(); r.run();"
-          "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+          "print([l.split()[1] for l in open('/proc/self/status') "
+          "if l.startswith('VmHWM')][0])")
   out = subprocess.run([sys.executable, "-c", code], capture_output=True,
                        text=True, check=False)
   try:
