@@ -46,6 +46,9 @@ class CSVLogger(Callback):
     self.keys = None
     self.writer = None
     self.append_header = True
+    from ..distribution import is_chief  # pylint: disable=g-import-not-at-top
+    if not is_chief():
+      return  # multi-host: only process 0 writes logs
     mode = "w"
     if self.append:
       if os.path.exists(self.filename):
@@ -58,6 +61,8 @@ class CSVLogger(Callback):
     self.csv_file = open(self.filename, mode, newline="", encoding="utf-8")  # pylint: disable=consider-using-with
 
   def on_epoch_end(self, epoch, logs=None):
+    if self.csv_file is None:
+      return
     logs = logs or {}
     if self.keys is None:
       self.keys = sorted(logs)

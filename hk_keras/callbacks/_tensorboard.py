@@ -80,8 +80,11 @@ class TensorBoard(Callback):
 
   def _writer(self, kind):
     if kind not in self._writers:
+      from ..distribution import is_chief  # pylint: disable=g-import-not-at-top
+      # Multi-host: only process 0 writes event files.
       self._writers[kind] = self._writer_class(
-          logdir=os.path.join(self.log_dir, kind))
+          logdir=os.path.join(self.log_dir, kind)) if is_chief() else (
+              _NullWriter())
     return self._writers[kind]
 
   def on_train_begin(self, logs=None):
@@ -136,3 +139,10 @@ class TensorBoard(Callback):
     for writer in self._writers.values():
       writer.close()
     self._writers = {}
+
+
+class _NullWriter:
+  """Stands in for the event writer in processes other than process 0."""
+
+  def __getattr__(self, name):
+    return lambda *args, **kwargs: None

@@ -31,6 +31,9 @@ def atomic_write(path: str, write: Callable) -> None:
   partial file. The temporary file is removed on failure.
   """
   path = os.fspath(path)
+  from ..distribution import is_chief  # pylint: disable=g-import-not-at-top
+  if not is_chief():
+    return  # multi-host: only process 0 writes checkpoints
   directory = os.path.dirname(os.path.abspath(path))
   if not os.path.isdir(directory):
     raise FileNotFoundError(
