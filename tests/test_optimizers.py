@@ -377,3 +377,25 @@ def test_schedule_errors():
     _S.deserialize({"class_name": "Nope", "config": {}})
   with pytest.raises(ValueError, match="closures"):
     _S.serialize(optax.constant_schedule(0.1))
+
+
+def test_adam_state_can_be_donated_in_a_hand_written_loop():
+  """Each slot has its own buffer, so `donate_argnums` works on the state."""
+  import jax
+  import jax.numpy as jnp
+  import optax
+  from hk_keras import optimizers
+  tx = optimizers.Adam(learning_rate=0.1).build()
+  params = {"w": jnp.ones(3)}
+  opt_state = tx.init(params)
+
+  @jax.jit
+  def update(params, opt_state):
+    grads = {"w": jnp.ones(3)}
+    updates, opt_state = tx.update(grads, opt_state, params)
+    return optax.apply_updates(params, updates), opt_state
+
+  update = jax.jit(update, donate_argnums=(0, 1))
+  for _ in range(2):
+    params, opt_state = update(params, opt_state)
+  assert float(params["w"][0]) < 1.0

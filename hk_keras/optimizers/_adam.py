@@ -28,9 +28,12 @@ def adam_rule(learning_rate: Any, beta_1: float = 0.9, beta_2: float = 0.999,
   (optax's `adam` adds epsilon to the corrected `sqrt(v_hat)` instead).
   """
   def init_fn(params):
-    zeros = optax.tree.zeros_like(params)
+    # Separate buffers for each slot: a state whose leaves share a buffer
+    # cannot be donated to a jitted update (XLA refuses to donate twice).
     return KerasAdamState(
-        count=jnp.zeros([], jnp.int32), momentums=zeros, velocities=zeros,
+        count=jnp.zeros([], jnp.int32),
+        momentums=optax.tree.zeros_like(params),
+        velocities=optax.tree.zeros_like(params),
         velocity_hats=optax.tree.zeros_like(params) if amsgrad else None)
 
   def update_fn(grads, state, params=None):
