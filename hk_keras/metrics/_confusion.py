@@ -313,7 +313,27 @@ class FalseNegatives(_ConditionCount):
   _conditions = ("fn",)
 
 
-class Precision(_ConfusionMatrixMetric):
+class _TruePositiveRatio(_ConfusionMatrixMetric):
+  """`tp / (tp + other)` at thresholds: Precision (other=fp), Recall (fn)."""
+  _other = ""
+
+  def __init__(self, thresholds=None, top_k: Optional[int] = None,
+               class_id: Optional[int] = None, name: Optional[str] = None,
+               dtype: Optional[str] = None):
+    super().__init__(thresholds=thresholds, top_k=top_k, class_id=class_id,
+                     name=name, dtype=dtype,
+                     default_threshold=0.5 if top_k is None else NEG_INF)
+
+  def result(self, state):
+    return self._squeeze(
+        divide_no_nan(state["tp"], state["tp"] + state[self._other]))
+
+  def get_config(self):
+    return {**super().get_config(), "thresholds": self.init_thresholds,
+            "top_k": self.top_k, "class_id": self.class_id}
+
+
+class Precision(_TruePositiveRatio):
   """`tp / (tp + fp)` over everything seen, at one or more thresholds.
 
   Args:
@@ -330,24 +350,10 @@ class Precision(_ConfusionMatrixMetric):
     0.6666666865348816
   """
   _conditions = ("tp", "fp")
-
-  def __init__(self, thresholds=None, top_k: Optional[int] = None,
-               class_id: Optional[int] = None, name: Optional[str] = None,
-               dtype: Optional[str] = None):
-    super().__init__(thresholds=thresholds, top_k=top_k, class_id=class_id,
-                     name=name, dtype=dtype,
-                     default_threshold=0.5 if top_k is None else NEG_INF)
-
-  def result(self, state):
-    return self._squeeze(
-        divide_no_nan(state["tp"], state["tp"] + state["fp"]))
-
-  def get_config(self):
-    return {**super().get_config(), "thresholds": self.init_thresholds,
-            "top_k": self.top_k, "class_id": self.class_id}
+  _other = "fp"
 
 
-class Recall(_ConfusionMatrixMetric):
+class Recall(_TruePositiveRatio):
   """`tp / (tp + fn)` over everything seen, at one or more thresholds.
 
   Args:
@@ -364,18 +370,4 @@ class Recall(_ConfusionMatrixMetric):
     0.6666666865348816
   """
   _conditions = ("tp", "fn")
-
-  def __init__(self, thresholds=None, top_k: Optional[int] = None,
-               class_id: Optional[int] = None, name: Optional[str] = None,
-               dtype: Optional[str] = None):
-    super().__init__(thresholds=thresholds, top_k=top_k, class_id=class_id,
-                     name=name, dtype=dtype,
-                     default_threshold=0.5 if top_k is None else NEG_INF)
-
-  def result(self, state):
-    return self._squeeze(
-        divide_no_nan(state["tp"], state["tp"] + state["fn"]))
-
-  def get_config(self):
-    return {**super().get_config(), "thresholds": self.init_thresholds,
-            "top_k": self.top_k, "class_id": self.class_id}
+  _other = "fn"
