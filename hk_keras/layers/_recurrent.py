@@ -135,7 +135,8 @@ class _RNN(Layer):
   # -- the recurrence -------------------------------------------------------
   def _step(self, carry, inputs_t, recurrent_masks):
     """One step: (carry, projected inputs) -> (new carry, output)."""
-    raise NotImplementedError
+    raise NotImplementedError(  # abstract: LSTM and GRU define their cell
+        f"{type(self).__name__} must define _step (its recurrent cell).")
 
   def _input_bias(self):
     return self.bias if self.use_bias else None

@@ -80,9 +80,12 @@ def valid_names():
       "Loss", "LossFunctionWrapper"})
 
 
-def resolve_function(name: Union[str, Callable],
-                     custom_objects: Optional[Mapping[str, Any]] = None):
-  """Finds a loss function saved by name.
+def lookup_function(kind: str, table: Mapping[str, Callable],
+                    name: Union[str, Callable],
+                    custom_objects: Optional[Mapping[str, Any]] = None):
+  """Finds a `kind` ("loss", "metric") function saved by name in a config.
+
+  Shared by the loss and metric registries.
 
   Raises:
     ValueError: if the name is neither built in nor in `custom_objects`.
@@ -91,11 +94,17 @@ def resolve_function(name: Union[str, Callable],
     return name
   if custom_objects and name in custom_objects:
     return custom_objects[name]
-  if name in FUNCTIONS_BY_NAME:
-    return FUNCTIONS_BY_NAME[name]
+  if name in table:
+    return table[name]
   raise ValueError(
-      f"Unknown loss function {name!r} in config. Pass it when loading with "
-      f"custom_objects={{{name!r}: fn}}.")
+      f"Unknown {kind} function {name!r} in config. Pass it when loading "
+      f"with custom_objects={{{name!r}: fn}}.")
+
+
+def resolve_function(name: Union[str, Callable],
+                     custom_objects: Optional[Mapping[str, Any]] = None):
+  """Finds a loss function saved by name (see `lookup_function`)."""
+  return lookup_function("loss", FUNCTIONS_BY_NAME, name, custom_objects)
 
 
 def get(identifier: Any) -> Optional[Loss]:

@@ -95,20 +95,13 @@ def valid_names():
 
 def resolve_function(name: Union[str, Callable],
                      custom_objects: Optional[Mapping[str, Any]] = None):
-  """Finds a metric function saved by name.
+  """Finds a metric function saved by name in a config.
 
   Raises:
     ValueError: if the name is neither built in nor in `custom_objects`.
   """
-  if callable(name):
-    return name
-  if custom_objects and name in custom_objects:
-    return custom_objects[name]
-  if name in _FUNCTIONS_BY_NAME:
-    return _FUNCTIONS_BY_NAME[name]
-  raise ValueError(
-      f"Unknown metric function {name!r} in config. Pass it when loading "
-      f"with custom_objects={{{name!r}: fn}}.")
+  from ..losses._registry import lookup_function  # pylint: disable=g-import-not-at-top
+  return lookup_function("metric", _FUNCTIONS_BY_NAME, name, custom_objects)
 
 
 def get(identifier: Any) -> Optional[Metric]:
