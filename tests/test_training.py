@@ -169,6 +169,79 @@ def test_gradient_accumulation_equals_one_step_on_the_joint_batch():
   chex.assert_trees_all_close(a.get_weights(), b.get_weights(), atol=1e-6)
 
 
+def _sgd_reference(x, y, kernel, bias, lr, batches):
+  """Plain NumPy SGD on mse for a Dense(1) model, batch by batch."""
+  for rows in batches:
+    xb, yb = x[rows], y[rows]
+    err = xb @ kernel + bias - yb
+    kernel = kernel - lr * 2.0 * xb.T @ err / err.size
+    bias = bias - lr * 2.0 * err.sum(0) / err.size
+  return kernel, bias
+
+
+@pytest.mark.parametrize("epoch_copy", [True, False])
+def test_shuffled_epochs_follow_the_epoch_permutation(monkeypatch, epoch_copy):
+  # Small data is copied into each epoch's order and sliced; large data is
+  # gathered batch by batch. Both must train on exactly the batches of the
+  # epoch's permutation, the 2-row remainder last.
+  from hk_keras._engine import _trainer  # pylint: disable=g-import-not-at-top
+  if not epoch_copy:
+    monkeypatch.setattr(_trainer, "_EPOCH_COPY_MAX_BYTES", 0)
+  x, y = _linear_data(n=50)
+  model = hk_keras.Sequential([hk_keras.Input((3,)), layers.Dense(1)])
+  kernel, bias = (np.asarray(w, np.float64) for w in model.get_weights())
+  model.compile(optimizer=hk_keras.optimizers.SGD(0.1), loss="mse")
+  model.fit(x, y, batch_size=16, epochs=3, verbose=0)
+  for epoch in range(3):
+    perm = np.random.default_rng([model._shuffle_seed, epoch]).permutation(50)
+    kernel, bias = _sgd_reference(
+        x, y, kernel, bias, 0.1,
+        [perm[i:i + 16] for i in range(0, 50, 16)])
+  got_kernel, got_bias = model.get_weights()
+  np.testing.assert_allclose(got_kernel, kernel, atol=1e-5)
+  np.testing.assert_allclose(got_bias, bias, atol=1e-5)
+
+
+def test_each_step_draws_a_fresh_key_and_only_when_needed():
+  x, y = _linear_data(n=16)
+  losses = {}
+  for rate in (0.0, 0.5):
+    model = _mlp(dropout=rate, seed=2)
+    model.compile(optimizer=hk_keras.optimizers.SGD(0.0), loss="mse")
+    losses[rate] = [model.train_on_batch(x, y) for _ in range(2)]
+    # The seed key is not split as training goes: step t uses
+    # fold_in(seed key, t), computed only if the model draws randomness.
+    fn = model._train_fn(16, 1)
+    data = jax.device_put((x, y, None))
+    hlo = fn.lower(model._ts, data, None, 0).compile().as_text()
+    assert ("threefry" in hlo) == (rate > 0), rate
+  # Same weights (learning rate 0), same batch: only the dropout masks
+  # differ between the two steps.
+  assert losses[0.0][0] == losses[0.0][1]
+  assert losses[0.5][0] != losses[0.5][1]
+
+
+def test_an_error_inside_the_epoch_leaves_a_usable_model():
+  # The dispatch loop donates the train state every step; an error raised
+  # mid-epoch must leave the model holding the live state, not freed buffers.
+  x, y = _linear_data(n=64)
+  y[40, 0] = np.nan  # the third batch of 16 (no shuffling)
+  model = _mlp()
+  model.compile(optimizer="sgd", loss="mse", debug=True)
+  with pytest.raises(Exception, match="non-finite value"):
+    model.fit(x, y, batch_size=16, epochs=1, shuffle=False, verbose=0)
+  # debug=True keeps the weights from before the failing step: those of
+  # two clean SGD steps, as a fresh model trained on the first 32 rows has.
+  clean = _mlp()
+  clean.compile(optimizer="sgd", loss="mse")
+  clean.fit(x[:32], y[:32], batch_size=16, epochs=1, shuffle=False, verbose=0)
+  chex.assert_trees_all_close(model.get_weights(), clean.get_weights(),
+                              atol=1e-6)
+  np.testing.assert_allclose(model.evaluate(x[:32], y[:32], verbose=0),
+                             clean.evaluate(x[:32], y[:32], verbose=0),
+                             rtol=1e-6)
+
+
 def test_debug_mode_names_the_non_finite_leaf():
   x, y = _linear_data(n=16)
   y[0, 0] = np.nan
