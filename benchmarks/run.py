@@ -11,6 +11,10 @@ Columns: median steps/s of each arm, the ratio hk_keras / hand-written, time
 to the first step (compile included) and peak RSS (each arm measured alone
 in a subprocess, since RSS only grows within one process). When keras>=3 is
 installed, a Keras 3 (JAX backend) `fit` column is added.
+
+The hand-written loops split a PRNG key every step, as JAX training loops
+usually do; `tiny_nokey` compares with a loop that draws no key at all (what
+hk_keras's step compiles to for a model without randomness).
 """
 import argparse
 import os
@@ -132,7 +136,7 @@ class HandWritten:
   """What a JAX user writes: numpy batches, a jitted update, donation."""
   name = "hand-written"
 
-  def __init__(self, workload, x, y, batch_size, scan_steps=1):
+  def __init__(self, workload, x, y, batch_size, scan_steps=1, draw_key=True):
     self.workload, self.x, self.y, self.batch_size = workload, x, y, batch_size
     self.scan_steps = scan_steps
     self.net = _haiku_fn(workload)
@@ -143,7 +147,12 @@ class HandWritten:
     net, tx = self.net, self.tx
 
     def update(params, state, opt_state, rng, xb, yb):
-      rng, step_rng = jax.random.split(rng)
+      # The usual idiom splits a key every step; draw_key=False is the loop
+      # of a user who knows the model draws no randomness.
+      if draw_key:
+        rng, step_rng = jax.random.split(rng)
+      else:
+        step_rng = None
       def loss_fn(p):
         logits, new_state = net.apply(p, state, step_rng, xb, True)
         return _loss(workload, logits, yb), new_state
@@ -248,30 +257,32 @@ def _have_keras():
 # -- measurement ----------------------------------------------------------------------
 
 WORKLOADS = {
-    # name: (workload, steps per round, batch size default, hk spe, hand scan)
-    "mlp": ("mlp", 100, 128, 1, 1),
-    "cnn": ("cnn", 30, 128, 1, 1),
-    "tiny": ("tiny", 2000, 32, 1, 1),
-    "tiny_spe100": ("tiny", 20000, 32, 100, 100),
-    "evaluate": ("evaluate", 100, 128, 1, 1),
-    "predict": ("predict", 100, 128, 1, 1),
+    # name: (workload, steps per round, batch size default, hk spe,
+    #        hand scan, hand-written loop splits a PRNG key per step)
+    "mlp": ("mlp", 100, 128, 1, 1, True),
+    "cnn": ("cnn", 30, 128, 1, 1, True),
+    "tiny": ("tiny", 2000, 32, 1, 1, True),
+    "tiny_nokey": ("tiny", 2000, 32, 1, 1, False),
+    "tiny_spe100": ("tiny", 20000, 32, 100, 100, True),
+    "evaluate": ("evaluate", 100, 128, 1, 1, True),
+    "predict": ("predict", 100, 128, 1, 1, True),
 }
 
 
 def _make(arm, key, batch_size):
-  workload, steps, default_bs, spe, scan = WORKLOADS[key]
+  workload, steps, default_bs, spe, scan, draw_key = WORKLOADS[key]
   bs = batch_size or default_bs
   x, y = _data(workload, steps, bs)
   if arm == "hk_keras":
     return HkKerasFit(workload, x, y, bs, spe), steps
   if arm == "hand-written":
-    return HandWritten(workload, x, y, bs, scan), steps
+    return HandWritten(workload, x, y, bs, scan, draw_key), steps
   return KerasFit(workload, x, y, bs, spe), steps
 
 
 def measure(key, rounds, batch_size, with_keras):
   arms = ["hk_keras", "hand-written"] + (["keras3"] if with_keras and not (
-      key == "tiny_spe100") else [])
+      key in ("tiny_spe100", "tiny_nokey")) else [])
   built, first = {}, {}
   for arm in arms:
     start = time.perf_counter()
@@ -324,7 +335,8 @@ def import_overhead(repeats=5):
 def main():
   parser = argparse.ArgumentParser(description=__doc__)
   parser.add_argument("--workloads",
-                      default="mlp,cnn,tiny,tiny_spe100,evaluate,predict")
+                      default="mlp,cnn,tiny,tiny_nokey,tiny_spe100,evaluate,"
+                      "predict")
   parser.add_argument("--rounds", type=int, default=5)
   parser.add_argument("--batch-size", type=int, default=None)
   parser.add_argument("--no-keras", action="store_true")
