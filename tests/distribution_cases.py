@@ -189,7 +189,7 @@ class _Custom(hk_keras.Sequential):
 
   def train_step(self, state, data):
     x, y, sample_weight = data
-    step_rng = jax.random.fold_in(state.rng, state.step)
+    rng, step_rng = jax.random.split(state.rng)
 
     def loss_fn(params):
       y_pred, new = self.apply(params, state.state, step_rng, x,
@@ -200,7 +200,7 @@ class _Custom(hk_keras.Sequential):
         loss_fn, has_aux=True)(state.params)
     state = self.apply_gradients(state, grads)
     state = self.update_metrics(state, loss, y, y_pred, sample_weight)
-    state = state._replace(state=new)
+    state = state._replace(state=new, rng=rng)
     return state, self.metrics_logs(state)
 
 

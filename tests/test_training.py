@@ -181,12 +181,12 @@ def _sgd_reference(x, y, kernel, bias, lr, batches):
 
 @pytest.mark.parametrize("epoch_copy", [True, False])
 def test_shuffled_epochs_follow_the_epoch_permutation(monkeypatch, epoch_copy):
-  # Small data is copied into each epoch's order and sliced; large data is
-  # gathered batch by batch. Both must train on exactly the batches of the
-  # epoch's permutation, the 2-row remainder last.
+  # Data with small batches is copied into each epoch's order and sliced;
+  # otherwise batches are gathered one by one. Both must train on exactly the
+  # batches of the epoch's permutation, the 2-row remainder last.
   from hk_keras._engine import _trainer  # pylint: disable=g-import-not-at-top
   if not epoch_copy:
-    monkeypatch.setattr(_trainer, "_EPOCH_COPY_MAX_BYTES", 0)
+    monkeypatch.setattr(_trainer, "_EPOCH_COPY_MAX_BATCH_BYTES", 0)
   x, y = _linear_data(n=50)
   model = hk_keras.Sequential([hk_keras.Input((3,)), layers.Dense(1)])
   kernel, bias = (np.asarray(w, np.float64) for w in model.get_weights())
@@ -209,16 +209,32 @@ def test_each_step_draws_a_fresh_key_and_only_when_needed():
     model = _mlp(dropout=rate, seed=2)
     model.compile(optimizer=hk_keras.optimizers.SGD(0.0), loss="mse")
     losses[rate] = [model.train_on_batch(x, y) for _ in range(2)]
-    # The seed key is not split as training goes: step t uses
-    # fold_in(seed key, t), computed only if the model draws randomness.
+    # A small step keeps the seed key and uses fold_in(seed key, t),
+    # computed only if the model draws randomness.
     fn = model._train_fn(16, 1)
     data = jax.device_put((x, y, None))
     hlo = fn.lower(model._ts, data, None, 0).compile().as_text()
     assert ("threefry" in hlo) == (rate > 0), rate
+    seed_key = np.asarray(model._ts.rng)
+    model.train_on_batch(x, y)
+    np.testing.assert_array_equal(model._ts.rng, seed_key)
   # Same weights (learning rate 0), same batch: only the dropout masks
   # differ between the two steps.
   assert losses[0.0][0] == losses[0.0][1]
   assert losses[0.5][0] != losses[0.5][1]
+
+
+def test_large_steps_carry_a_split_key():
+  hk_keras.utils.set_random_seed(4)
+  model = hk_keras.Sequential([hk_keras.Input((3,)), layers.Dense(256),
+                               layers.Dense(256), layers.Dense(1)])
+  model.compile(optimizer="sgd", loss="mse")
+  x, y = _linear_data(n=16)
+  model.train_on_batch(x, y)
+  before = np.asarray(model._ts.rng)
+  model.train_on_batch(x, y)
+  np.testing.assert_array_equal(
+      model._ts.rng, jax.random.split(jax.numpy.asarray(before))[0])
 
 
 def test_an_error_inside_the_epoch_leaves_a_usable_model():

@@ -11,9 +11,10 @@ class TrainState(NamedTuple):
     params: all Haiku params (trainable and frozen).
     state: Haiku state (non-trainable weights such as moving statistics).
     opt_state: the optax state of the trainable params.
-    rng: the run's seed key. It is not split as training goes: step `t`
-      draws from `jax.random.fold_in(rng, t)`, so a step that uses no
-      randomness computes no key at all.
+    rng: the PRNG key. The default step splits it once per step, except
+      small (dispatch-bound) steps, which keep it as the run's seed key and
+      draw from `jax.random.fold_in(rng, step)`: computed only if the model
+      uses randomness.
     step: the number of optimizer steps taken (int32 scalar).
     metrics: (loss_tracker, tuple of metric states), reset every epoch.
     loss_scale: None, or the `jmp` loss scale of float16 mixed precision
