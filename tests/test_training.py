@@ -74,12 +74,7 @@ def test_predict_returns_every_row_with_a_remainder_batch():
   np.testing.assert_allclose(out, direct, atol=1e-6)
 
 
-@pytest.mark.parametrize("streamed", [False, True])
-def test_evaluate_with_a_remainder_batch_equals_the_full_loss(monkeypatch,
-                                                               streamed):
-  if streamed:  # large batches of NumPy data are sent from the host
-    from hk_keras._engine import _trainer  # pylint: disable=g-import-not-at-top
-    monkeypatch.setattr(_trainer, "_SMALL_BATCH_BYTES", 0)
+def test_evaluate_with_a_remainder_batch_equals_the_full_loss():
   model = _mlp()
   model.compile(optimizer="sgd", loss="mse")
   x, y = _linear_data(n=37)
@@ -174,13 +169,6 @@ def test_gradient_accumulation_equals_one_step_on_the_joint_batch():
   chex.assert_trees_all_close(a.get_weights(), b.get_weights(), atol=1e-6)
 
 
-def _recording(method, calls):
-  def wrapper(self, *args, **kwargs):
-    calls.append(args)
-    return method(self, *args, **kwargs)
-  return wrapper
-
-
 def _sgd_reference(x, y, kernel, bias, lr, batches):
   """Plain NumPy SGD on mse for a Dense(1) model, batch by batch."""
   for rows in batches:
@@ -191,26 +179,19 @@ def _sgd_reference(x, y, kernel, bias, lr, batches):
   return kernel, bias
 
 
-@pytest.mark.parametrize("path", ["epoch_copy", "streamed", "gathered"])
-def test_shuffled_epochs_follow_the_epoch_permutation(monkeypatch, path):
-  # Small batches: the data is copied into each epoch's order on the device
-  # and sliced. Large batches of NumPy data are streamed from the host; of
-  # device data, gathered on the device. Every path must train on exactly
-  # the batches of the epoch's permutation, the 2-row remainder last.
+@pytest.mark.parametrize("epoch_copy", [True, False])
+def test_shuffled_epochs_follow_the_epoch_permutation(monkeypatch, epoch_copy):
+  # Data with small batches is copied into each epoch's order and sliced;
+  # otherwise batches are gathered one by one. Both must train on exactly the
+  # batches of the epoch's permutation, the 2-row remainder last.
   from hk_keras._engine import _trainer  # pylint: disable=g-import-not-at-top
-  if path != "epoch_copy":  # make these 16-row batches count as large
-    monkeypatch.setattr(_trainer, "_SMALL_BATCH_BYTES", 0)
+  if not epoch_copy:
+    monkeypatch.setattr(_trainer, "_EPOCH_COPY_MAX_BATCH_BYTES", 0)
   x, y = _linear_data(n=50)
   model = hk_keras.Sequential([hk_keras.Input((3,)), layers.Dense(1)])
   kernel, bias = (np.asarray(w, np.float64) for w in model.get_weights())
   model.compile(optimizer=hk_keras.optimizers.SGD(0.1), loss="mse")
-  streams = []
-  monkeypatch.setattr(_trainer.Trainer, "_fit_epoch_streamed", _recording(
-      _trainer.Trainer._fit_epoch_streamed, streams))
-  data = (x, y) if path != "gathered" else (jax.numpy.asarray(x),
-                                            jax.numpy.asarray(y))
-  model.fit(*data, batch_size=16, epochs=3, verbose=0)
-  assert len(streams) == (3 if path == "streamed" else 0)
+  model.fit(x, y, batch_size=16, epochs=3, verbose=0)
   for epoch in range(3):
     perm = np.random.default_rng([model._shuffle_seed, epoch]).permutation(50)
     kernel, bias = _sgd_reference(

@@ -23,13 +23,12 @@ from .._core import _replica
 from ._objective import Objective
 from ._train_state import TrainState
 
-# Array data and batch size: batches up to this many bytes make small,
-# dispatch-bound steps; the data then lives on the device and each epoch's
-# shuffled copy is sliced (a gather inside a small step costs a fixed ~20 us
-# on XLA:CPU, while the copy is one pass over the data). Larger batches are
-# sent from the host a few steps ahead (`Trainer._streams`).
-_SMALL_BATCH_BYTES = 1 << 16
-# Shuffled device-resident data over this size is never held twice.
+# When shuffled array data is copied into each epoch's order on the device
+# (steps then slice instead of gather): only small batches gain, since a
+# gather inside a step costs a fixed ~20 us on XLA:CPU while the copy costs a
+# pass over the data (~16 ms for 40 MB there); with batches of 64 KiB the
+# copy is repaid. Data over 1 GiB is never held twice.
+_EPOCH_COPY_MAX_BATCH_BYTES = 1 << 16
 _EPOCH_COPY_MAX_BYTES = 1 << 30
 
 _NOT_COMPILED = (
@@ -488,12 +487,10 @@ class Trainer:
     self.stop_training = False
     self.history = history
 
-    data_dev, streamed = None, False
+    data_dev = None
     if train is not None:
       self._prepare(train.x, train.y)
-      streamed = self._streams(train, batch_size)
-      if not streamed:
-        data_dev = self._strategy.put(train.tree)
+      data_dev = self._strategy.put(train.tree)
     self._initial_epoch = None
     cbs.on_train_begin()
     # A callback may move the start (BackupAndRestore resuming a run).
@@ -505,10 +502,7 @@ class Trainer:
       cbs.on_epoch_begin(epoch)
       if self._ts is not None:
         self._reset_metrics_state()
-      if streamed:
-        logs = self._fit_epoch_streamed(train, batch_size, epoch, shuffle,
-                                        steps_per_epoch, cbs)
-      elif train is not None:
+      if train is not None:
         logs = self._fit_epoch_arrays(train, data_dev, batch_size, epoch,
                                       shuffle, steps_per_epoch, cbs)
       else:
@@ -529,63 +523,13 @@ class Trainer:
     cbs.on_train_end()
     return history
 
-  def _epoch_permutation(self, n, epoch, shuffle):
-    if shuffle:
-      return np.random.default_rng([self._shuffle_seed, epoch]).permutation(n)
-    return np.arange(n)
-
-  def _streams(self, train, batch_size):
-    """Whether fit sends NumPy batches from the host, a few ahead, instead
-    of putting the whole dataset on the device first.
-
-    For large batches on one device: the upload of the whole dataset before
-    the first step is a fixed cost (~20 ms for MNIST-sized 40 MB on CPU,
-    ~5% of a 100-step epoch of the MLP), while per-batch transfers overlap
-    the previous step, as in a hand-written loop; the dataset then also
-    need not fit in device memory. Small batches stay on the device, where
-    a step is one dispatch and no host work.
-    """
-    if self._strategy.num_replicas > 1 or self.steps_per_execution > 1:
-      return False
-    leaves = jax.tree_util.tree_leaves(train.tree)
-    if not all(isinstance(a, np.ndarray) for a in leaves):
-      return False  # already on a device: slice it there
-    row_bytes = sum(a.nbytes for a in leaves) / train.num_samples
-    return row_bytes * batch_size > _SMALL_BATCH_BYTES
-
-  def _fit_epoch_streamed(self, train, batch_size, epoch, shuffle,
-                          steps_per_epoch, cbs):
-    """One epoch of host batches (rows of the epoch's permutation), placed
-    two steps ahead of their use."""
-    n = train.num_samples
-    perm = self._epoch_permutation(n, epoch, shuffle)
-    total = math.ceil(n / batch_size)
-    if steps_per_epoch:
-      total = min(total, steps_per_epoch)
-
-    def host_batches():
-      for i in range(total):
-        rows = perm[i * batch_size:(i + 1) * batch_size]
-        yield jax.tree_util.tree_map(lambda a: a[rows], train.tree)
-
-    hooks = cbs.wants_batch_hooks("train")
-    fn = self._train_fn(None, 1, indexed=False, real=False)
-    logs = None
-    for i, batch in enumerate(_data.prefetch(host_batches(),
-                                             self._strategy.put)):
-      if hooks:
-        cbs.on_train_batch_begin(i)
-      logs = self._run_train(fn, batch)
-      if hooks:
-        cbs.on_train_batch_end(i, _LazyLogs(logs))
-        if self.stop_training:
-          break
-    return logs
-
   def _fit_epoch_arrays(self, train, data_dev, batch_size, epoch, shuffle,
                         steps_per_epoch, cbs):
     n = train.num_samples
-    perm = self._epoch_permutation(n, epoch, shuffle)
+    if shuffle:
+      perm = np.random.default_rng([self._shuffle_seed, epoch]).permutation(n)
+    else:
+      perm = np.arange(n)
     full, rem = divmod(n, batch_size)
     # A last batch that does not split over the replicas is padded (and
     # masked inside the step); the permutation then extends past the data.
@@ -624,16 +568,15 @@ class Trainer:
     Unshuffled data is sliced as it is. Shuffled data with small batches is
     copied once into the epoch's order (one gather on the device), so each
     step slices contiguous rows: a gather inside a small step costs ~20 us
-    more on XLA:CPU, as much as the rest of the step. Larger batches kept
-    on the device (several devices, steps_per_execution > 1, or inputs that
-    are already jax.Arrays) are gathered batch by batch, where the gather
-    costs little next to the step, and the data is never held twice.
+    more on XLA:CPU, as much as the rest of the step. With larger batches
+    the gather fuses into the first layer and costs little, so the data is
+    gathered batch by batch and never held twice.
     """
     if not shuffle or full == 0:
       return data_dev, None
     nbytes = sum(a.nbytes for a in jax.tree_util.tree_leaves(data_dev))
     if (nbytes > _EPOCH_COPY_MAX_BYTES or
-        nbytes / n * batch_size > _SMALL_BATCH_BYTES):
+        nbytes / n * batch_size > _EPOCH_COPY_MAX_BATCH_BYTES):
       return data_dev, perm
     permute = self._compiled(("permute", n), lambda: jax.jit(
         lambda data, perm: _steps.gather(data, perm[:n])))
@@ -739,34 +682,14 @@ class Trainer:
     index, mask, size, num_batches = _batch_rows(
         n, batch_size, steps, self._strategy.pad_size(batch_size))
     put = self._strategy.put
+    data_dev, index, mask = put(arrays.tree), put(index), put(mask)
     state = self._ts._replace(
         metrics=put(_steps.init_metrics(self._objective)))
+    fn = self._eval_fn(size)
     hooks = cbs is not None and cbs.wants_batch_hooks("test")
-    if self._streams(arrays, size):
-      # Contiguous host slices sent ahead of use (see `_streams`); the last
-      # one padded, so there is one compiled shape.
-      fn = self._compiled(("eval_streamed", size), lambda: (
-          self._strategy.compile(_steps.metrics_only(self.test_step),
-                                 donate_state=False)))
-      mask = mask.reshape(num_batches, size)
-      index = index.reshape(num_batches, size)
-      def host_batch(b):
-        start = b * batch_size
-        if start + size <= n:  # a full batch: a view, copied once by put
-          return jax.tree_util.tree_map(lambda a: a[start:start + size],
-                                        arrays.tree), mask[b]
-        return jax.tree_util.tree_map(lambda a: a[index[b]],
-                                      arrays.tree), mask[b]
-      batches = _data.prefetch(map(host_batch, range(num_batches)), put)
-      run = lambda state, b, batch: fn(state, *batch)
-    else:
-      fn = self._eval_fn(size)
-      data_dev, index, mask = put(arrays.tree), put(index), put(mask)
-      batches = range(num_batches)
-      run = lambda state, b, _: fn(state, data_dev, index, mask, b * size)
     logs = None
-    for b, batch in enumerate(batches):
-      metrics, logs = run(state, b, batch)
+    for b in range(num_batches):
+      metrics, logs = fn(state, data_dev, index, mask, b * size)
       state = state._replace(metrics=metrics)
       if hooks:
         cbs.on_test_batch_end(b, _LazyLogs(logs))
