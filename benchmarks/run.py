@@ -7,7 +7,8 @@ rounds) so machine noise hits all arms alike; medians are reported.
     python benchmarks/run.py --workloads tiny --rounds 7
     python benchmarks/run.py --batch-size 1024 --workloads mlp,cnn   # GPU
 
-Columns: median steps/s of each arm, the ratio hk_keras / hand-written, time
+Columns: median steps/s of each arm, the ratios hk_keras / hand-written and
+hk_keras / Keras 3 (medians of per-round ratios: arms of one round are paired), time
 to the first step (compile included) and peak RSS (each arm measured alone
 in a subprocess, since RSS only grows within one process). When keras>=3 is
 installed, a Keras 3 (JAX backend) `fit` column is added.
@@ -296,7 +297,13 @@ def measure(key, rounds, batch_size, with_keras):
       start = time.perf_counter()
       built[arm].run()
       rates[arm].append(steps / (time.perf_counter() - start))
-  return {arm: (statistics.median(r), first[arm]) for arm, r in rates.items()}
+  out = {arm: (statistics.median(r), first[arm]) for arm, r in rates.items()}
+  # Ratios pair the arms of the same round, so a slow stretch of the machine
+  # (shared cores) cancels out instead of landing on one arm's median.
+  for arm in arms[1:]:
+    out[("ratio", arm)] = statistics.median(
+        a / b for a, b in zip(rates["hk_keras"], rates[arm]))
+  return out
 
 
 def peak_rss_mb(arm, key, batch_size):
@@ -355,12 +362,14 @@ def main():
     hk_rate, hk_first = res["hk_keras"]
     hand_rate, hand_first = res["hand-written"]
     keras_rate = res.get("keras3", (float("nan"), 0))[0]
+    ratio = res[("ratio", "hand-written")]
+    vs_keras = res.get(("ratio", "keras3"), float("nan"))
     rss = (("nan", "nan") if args.no_rss else
            (f"{peak_rss_mb('hk_keras', key, args.batch_size):.0f}",
             f"{peak_rss_mb('hand-written', key, args.batch_size):.0f}"))
     print(f"{key:<12} {hk_rate:>11.0f} {hand_rate:>10.0f} "
-          f"{hk_rate / hand_rate:>6.2f} {keras_rate:>9.0f} "
-          f"{hk_rate / keras_rate:>8.2f} {hk_first:>8.2f}s {hand_first:>9.2f}s"
+          f"{ratio:>6.2f} {keras_rate:>9.0f} "
+          f"{vs_keras:>8.2f} {hk_first:>8.2f}s {hand_first:>9.2f}s"
           f" {rss[0]:>9} {rss[1]:>11}", flush=True)
   delta, base, ours = import_overhead()
   print(f"import: hk_keras {ours:.2f}s vs haiku+optax+chex {base:.2f}s "
