@@ -1,6 +1,7 @@
 """Callbacks with real effects on fit: stopping, restoring, logging, rates."""
 import csv
 import glob
+import io
 import os
 import struct
 import sys
@@ -507,3 +508,19 @@ def test_backup_and_restore_every_n_batches_and_keeping_the_backup(tmp_path):
                       callbacks=[callbacks.BackupAndRestore(tmp_path)])
   assert history.epoch == [2]
   assert os.listdir(tmp_path) == ["keep.txt"]  # only its own files removed
+
+
+def test_progress_bar_prints_keras_time_units():
+  from hk_keras.callbacks import _progbar  # pylint: disable=g-import-not-at-top
+  assert _progbar._per_step(2.4) == "2s/step"
+  assert _progbar._per_step(0.0123) == "12ms/step"
+  assert _progbar._per_step(0.00042) == "420us/step"
+  stream = io.StringIO()
+  model = hk_keras.Sequential([hk_keras.Input((3,)), hk_keras.layers.Dense(1)])
+  model.compile(optimizer="sgd", loss="mse")
+  x = np.ones((64, 3), np.float32)
+  model.fit(x, x[:, :1], batch_size=16, epochs=1, verbose=0,
+            callbacks=[hk_keras.callbacks.ProgbarLogger(verbose=2,
+                                                        stream=stream)])
+  line = stream.getvalue().splitlines()[-1]
+  assert line.startswith("4/4 - ") and "/step - loss: " in line, line

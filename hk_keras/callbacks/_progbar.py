@@ -12,6 +12,15 @@ def _fmt(value):
   return f"{value:.4e}" if value != 0 and abs(value) < 1e-3 else f"{value:.4f}"
 
 
+def _per_step(seconds):
+  """Time per step as Keras prints it: s, ms or us."""
+  if seconds >= 1 or seconds == 0:
+    return f"{seconds:.0f}s/step"
+  if seconds >= 1e-3:
+    return f"{seconds * 1e3:.0f}ms/step"
+  return f"{seconds * 1e6:.0f}us/step"
+
+
 class ProgbarLogger(Callback):
   """Prints progress: verbose=1 a live bar, verbose=2 one line per epoch.
 
@@ -56,7 +65,7 @@ class ProgbarLogger(Callback):
     else:
       head = f"{seen}/Unknown"
     per_step = elapsed / max(seen, 1)
-    timing = (f" {elapsed:.0f}s {per_step * 1e3:.0f}ms/step" if final else
+    timing = (f" {elapsed:.0f}s {_per_step(per_step)}" if final else
               f" {elapsed:.0f}s")
     items = "".join(f" - {k}: {_fmt(v)}" for k, v in (logs or {}).items())
     if self.verbose == 2:
