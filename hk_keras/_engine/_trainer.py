@@ -569,8 +569,8 @@ class Trainer:
     copied once into the epoch's order (one gather on the device), so each
     step slices contiguous rows: a gather inside a small step costs ~20 us
     more on XLA:CPU, as much as the rest of the step. With larger batches
-    the gather fuses into the first layer and costs little, so the data is
-    gathered batch by batch and never held twice.
+    the gather costs little next to the step, so the data is gathered batch
+    by batch and never held twice.
     """
     if not shuffle or full == 0:
       return data_dev, None
@@ -595,7 +595,8 @@ class Trainer:
     try:
       if self._debug:
         while i < full:
-          fn, step = (multi, k) if multi and full - i >= k else (single, 1)
+          fn, step = ((multi, k) if multi is not None and full - i >= k
+                      else (single, 1))
           err, (new, logs) = fn(ts, data, order, i * batch_size)
           err.throw()
           ts, i = new, i + step
