@@ -107,6 +107,17 @@ def _optimizer(workload):
 
 # -- arms -------------------------------------------------------------------------
 
+def _run_keras_style(arm):
+  """One round of a Keras-API arm (hk_keras or Keras 3): the same calls."""
+  if arm.workload == "evaluate":
+    arm.model.evaluate(arm.x, arm.y, batch_size=arm.batch_size, verbose=0)
+  elif arm.workload == "predict":
+    arm.model.predict(arm.x, batch_size=arm.batch_size, verbose=0)
+  else:
+    arm.model.fit(arm.x, arm.y, batch_size=arm.batch_size, epochs=1,
+                  verbose=0, shuffle=True)
+
+
 class HkKerasFit:
   name = "hk_keras"
 
@@ -122,14 +133,8 @@ class HkKerasFit:
                        steps_per_execution=steps_per_execution)
 
   def run(self):
-    if self.workload == "evaluate":
-      self.model.evaluate(self.x, self.y, batch_size=self.batch_size,
-                          verbose=0)
-    elif self.workload == "predict":
-      self.model.predict(self.x, batch_size=self.batch_size, verbose=0)
-    else:
-      self.model.fit(self.x, self.y, batch_size=self.batch_size, epochs=1,
-                     verbose=0)
+    _run_keras_style(self)
+    if self.workload not in ("evaluate", "predict"):
       jax.block_until_ready(self.model._ts)
 
 
@@ -237,14 +242,7 @@ class KerasFit:
     self.model = model
 
   def run(self):
-    if self.workload == "evaluate":
-      self.model.evaluate(self.x, self.y, batch_size=self.batch_size,
-                          verbose=0)
-    elif self.workload == "predict":
-      self.model.predict(self.x, batch_size=self.batch_size, verbose=0)
-    else:
-      self.model.fit(self.x, self.y, batch_size=self.batch_size, epochs=1,
-                     verbose=0, shuffle=True)
+    _run_keras_style(self)
 
 
 def _have_keras():

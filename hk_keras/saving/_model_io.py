@@ -48,6 +48,14 @@ def _check_suffix(path, suffix, what, other):
   return path
 
 
+def _target(path, suffix, what, other, overwrite):
+  """The path to write: checked suffix, and no silent overwrite."""
+  path = _check_suffix(path, suffix, what, other)
+  if not overwrite and os.path.exists(path):
+    raise FileExistsError(f"{path!r} exists and overwrite=False.")
+  return path
+
+
 def _versions():
   import haiku as hk  # pylint: disable=g-import-not-at-top
   import jax  # pylint: disable=g-import-not-at-top
@@ -82,11 +90,10 @@ def save_model(model, filepath, overwrite: bool = True) -> None:
     ValueError: on a wrong suffix, or a config that is not JSON-able.
     FileExistsError: if `overwrite=False` and the file exists.
   """
-  filepath = _check_suffix(
+  filepath = _target(
       filepath, ".keras", "model.save()",
-      "Use model.save_weights('name.weights.npz') to save only the weights.")
-  if not overwrite and os.path.exists(filepath):
-    raise FileExistsError(f"{filepath!r} exists and overwrite=False.")
+      "Use model.save_weights('name.weights.npz') to save only the weights.",
+      overwrite)
   _serialization.warn_about_lambdas(model)
   model_config = _serialization.serialize_keras_object(model)
   weights, listing = _weights.model_weights(model)
@@ -245,11 +252,9 @@ def save_weights(model, filepath, overwrite: bool = True) -> None:
       not built.
     FileExistsError: if `overwrite=False` and the file exists.
   """
-  filepath = _check_suffix(
+  filepath = _target(
       filepath, ".weights.npz", "model.save_weights()",
-      "hk_keras stores weights as NumPy .npz (not .weights.h5).")
-  if not overwrite and os.path.exists(filepath):
-    raise FileExistsError(f"{filepath!r} exists and overwrite=False.")
+      "hk_keras stores weights as NumPy .npz (not .weights.h5).", overwrite)
   if not model.built:
     raise ValueError(
         f"Model {model.name!r} is not built, so it has no weights to save. "
