@@ -6,6 +6,7 @@ every model is one `hk.transform_with_state` (`model.init`, `model.apply`,
 """
 from . import activations
 from . import callbacks
+from . import constraints
 from . import datasets
 from . import distribution
 from . import initializers
@@ -15,6 +16,7 @@ from . import metrics
 from . import mixed_precision
 from . import models
 from . import optimizers
+from . import regularizers
 from . import saving
 from . import utils
 from .layers import Input
@@ -25,4 +27,5 @@ __version__ = "0.1.0"
 __all__ = ["Input", "Model", "Sequential", "activations", "callbacks",
            "datasets", "distribution", "initializers", "layers", "losses",
            "metrics", "mixed_precision", "models", "optimizers", "saving",
-           "utils"]
+           "utils",
+           "constraints", "regularizers"]

@@ -194,7 +194,7 @@ class _Custom(hk_keras.Sequential):
     def loss_fn(params):
       y_pred, new = self.apply(params, state.state, step_rng, x,
                                training=True)
-      return self.compute_loss(y, y_pred, sample_weight), (y_pred, new)
+      return self.compute_loss(x, y, y_pred, sample_weight), (y_pred, new)
 
     (loss, (y_pred, new)), grads = jax.value_and_grad(
         loss_fn, has_aux=True)(state.params)

@@ -162,9 +162,15 @@ def test_unknown_spatial_dims_stay_unknown_and_weights_need_known_dims():
                          layers.Dense(2)])
 
 
-def test_regularizers_are_refused_not_silently_ignored():
-  with pytest.raises(ValueError, match="kernel_regularizer"):
-    layers.Dense(3, kernel_regularizer="l2")
+def test_regularizers_are_accepted_and_configured():
+  layer = layers.Dense(3, kernel_regularizer="l2", bias_constraint="non_neg")
+  assert isinstance(layer.kernel_regularizer, hk_keras.regularizers.L2)
+  config = layer.get_config()
+  assert config["kernel_regularizer"]["class_name"] == "L2"
+  assert config["bias_constraint"]["class_name"] == "NonNeg"
+  assert config["bias_regularizer"] is None
+  with pytest.raises(ValueError, match="Unknown regularizer"):
+    layers.Dense(3, kernel_regularizer="l7")
 
 
 def test_freezing_after_an_eager_call_takes_effect():

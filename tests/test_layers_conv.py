@@ -344,9 +344,9 @@ def test_invalid_arguments(make, match):
     make()
 
 
-def test_regularizers_are_refused_not_dropped():
-  with pytest.raises(ValueError, match="kernel_regularizer"):
-    layers.Conv2D(4, 3, kernel_regularizer="l2")
+def test_regularizers_are_accepted_not_dropped():
+  layer = layers.Conv2D(4, 3, kernel_regularizer="l2")
+  assert layer.get_config()["kernel_regularizer"]["class_name"] == "L2"
 
 
 def test_channels_not_divisible_by_groups():

@@ -594,13 +594,16 @@ def test_config_has_every_constructor_argument(cls):
   assert set(arguments) <= set(config), set(arguments) - set(config)
   json.dumps(config)
   assert cls.from_config(config).get_config() == config
-  # Regularizers and constraints: None only, never silently dropped.
+  # Regularizers and constraints are kept and saved.
   extras = [name for name in arguments
             if name.endswith(("_regularizer", "_constraint"))]
   assert extras
   for name in extras:
-    with pytest.raises(ValueError, match=name):
-      cls(*required, **{name: "l2"})
+    value = "l2" if name.endswith("_regularizer") else "non_neg"
+    config = cls(*required, **{name: value}).get_config()
+    assert config[name]["class_name"] in ("L2", "NonNeg"), name
+    json.dumps(config)
+    assert cls.from_config(config).get_config() == config
 
 
 def test_multi_head_attention_flags_and_dropout_in_functional_model():

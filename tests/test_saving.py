@@ -15,6 +15,7 @@ import optax
 import pytest
 
 import hk_keras
+from hk_keras._core import _registry as _core_registry
 from hk_keras import layers
 from hk_keras import saving
 
@@ -145,6 +146,9 @@ def _attention():
 # name -> (model factory, input data).
 LAYER_CASES = {
     "Activation": (lambda: _seq(layers.Activation("tanh"), (4,)), _x(2, 4)),
+    "ActivityRegularization": (
+        lambda: _seq(layers.ActivityRegularization(0.01, 0.02), (4,)),
+        _x(2, 4)),
     "Add": (lambda: _two_inputs(layers.Add()), [_x(2, 4), _x(2, 4, seed=1)]),
     "AveragePooling2D": (lambda: _seq(layers.AveragePooling2D(2), (4, 4, 2)),
                          _x(2, 4, 4, 2)),
@@ -336,7 +340,7 @@ def test_a_registered_class_does_not_replace_a_builtin_of_the_same_name(
     loaded = _round_trip(model, _x(2, 3), tmp_path)
     assert type(loaded.layers[0]) is layers.Dense
   finally:
-    saving._registry._OBJECTS.pop("Shadow>Dense")  # pylint: disable=protected-access
+    _core_registry._OBJECTS.pop("Shadow>Dense")  # pylint: disable=protected-access
 
 
 def test_custom_activation_from_custom_objects_when_not_registered(tmp_path):
@@ -347,7 +351,7 @@ def test_custom_activation_from_custom_objects_when_not_registered(tmp_path):
   model = _seq(layers.Dense(2, activation=soft_sign), (3,))
   model.save(tmp_path / "m.keras")
   # As in a new process where the registering code did not run:
-  saving._registry._OBJECTS.pop("Gone>soft_sign")  # pylint: disable=protected-access
+  _core_registry._OBJECTS.pop("Gone>soft_sign")  # pylint: disable=protected-access
   with pytest.raises(ValueError, match="soft_sign"):
     hk_keras.models.load_model(tmp_path / "m.keras")
   loaded = hk_keras.models.load_model(
@@ -450,9 +454,11 @@ def test_raw_optax_optimizer_must_be_passed_again(tmp_path):
   model = _stepped_model(tx)
   with pytest.warns(UserWarning, match="optimizer"):
     model.save(tmp_path / "m.keras")
-  with pytest.raises(ValueError, match=(
-      r"m\.keras.*optimizer.*custom_objects=\{'optimizer'")):
-    hk_keras.models.load_model(tmp_path / "m.keras")
+  # As Keras 3: the model loads uncompiled, and a warning says what to pass.
+  with pytest.warns(UserWarning, match=(
+      r"m\.keras.*optimizer.*NOT compiled.*custom_objects=\{'optimizer'")):
+    uncompiled = hk_keras.models.load_model(tmp_path / "m.keras")
+  assert not uncompiled.compiled
   loaded = hk_keras.models.load_model(tmp_path / "m.keras",
                                       custom_objects={"optimizer": tx})
   assert loaded.optimizer is tx

@@ -184,9 +184,9 @@ def test_shuffled_epochs_follow_the_epoch_permutation(monkeypatch, epoch_copy):
   # Data with small batches is copied into each epoch's order and sliced;
   # otherwise batches are gathered one by one. Both must train on exactly the
   # batches of the epoch's permutation, the 2-row remainder last.
-  from hk_keras._engine import _trainer  # pylint: disable=g-import-not-at-top
+  from hk_keras._engine import _batching  # pylint: disable=g-import-not-at-top
   if not epoch_copy:
-    monkeypatch.setattr(_trainer, "_EPOCH_COPY_MAX_BATCH_BYTES", 0)
+    monkeypatch.setattr(_batching, "EPOCH_COPY_MAX_BATCH_BYTES", 0)
   x, y = _linear_data(n=50)
   model = hk_keras.Sequential([hk_keras.Input((3,)), layers.Dense(1)])
   kernel, bias = (np.asarray(w, np.float64) for w in model.get_weights())
@@ -211,7 +211,7 @@ def test_each_step_draws_a_fresh_key_and_only_when_needed():
     losses[rate] = [model.train_on_batch(x, y) for _ in range(2)]
     # A small step keeps the seed key and uses fold_in(seed key, t),
     # computed only if the model draws randomness.
-    fn = model._train_fn(16, 1)
+    fn = model._live.cache.train_fn(16, 1)
     data = jax.device_put((x, y, None))
     hlo = fn.lower(model._ts, data, None, 0).compile().as_text()
     assert ("threefry" in hlo) == (rate > 0), rate
@@ -281,7 +281,7 @@ def test_custom_train_step_keeps_fit_features():
       def loss_fn(params):
         y_pred, new_state = self.apply(params, state.state, state.rng, x,
                                        training=True)
-        return self.compute_loss(y, y_pred, sample_weight), (y_pred, new_state)
+        return self.compute_loss(x, y, y_pred, sample_weight), (y_pred, new_state)
       (loss, (y_pred, new_state)), grads = jax.value_and_grad(
           loss_fn, has_aux=True)(state.params)
       grads = jax.tree_util.tree_map(lambda g: 0.5 * g, grads)
@@ -382,5 +382,5 @@ def test_steps_per_execution_with_convolutions_never_scans_on_cpu():
     model.fit(x, y, batch_size=16, epochs=1, verbose=0)
     weights.append(model.get_weights())
   if jax.default_backend() == "cpu":
-    assert model._step_cache[("scan_pays_off", 16)] is False
+    assert model._live.cache._fns[("scan_pays_off", 16)] is False
   chex.assert_trees_all_close(weights[0], weights[1], atol=1e-6)

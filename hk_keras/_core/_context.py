@@ -51,6 +51,10 @@ class TraceContext:
     self.output_shapes = {}
     self.input_shapes = {}
     self.traced_layers = []
+    # Losses added during this trace: `add_loss` and activity regularizers
+    # (`losses`), and weight regularizer penalties (`weight_losses`).
+    self.losses: List[Any] = []
+    self.weight_losses: List[Any] = []
 
   # -- recording ------------------------------------------------------------
   def _record(self, kind, next_creator, shape, dtype, init, context):
@@ -117,7 +121,32 @@ class _LayerModule(hk.Module):
       input_shape = jax.tree_util.tree_map(lambda a: tuple(a.shape), first)
       ctx.input_shapes.setdefault(id(layer), input_shape)
       layer._build_in_trace(input_shape)
-    return layer._call_with_autocast(args, kwargs)
+    out = layer._call_with_autocast(args, kwargs)
+    if layer.__dict__.get("activity_regularizer") is not None:
+      _activity_losses(ctx, layer, out)
+    return out
+
+
+def _activity_losses(ctx, layer, out):
+  """Keras 3: the activity penalty of each output, divided by its batch
+  size. On a padded batch only the real rows count (padded rows are zeroed,
+  which is exact for L1/L2 penalties)."""
+  from . import _replica  # pylint: disable=g-import-not-at-top
+  rows = _replica.sample_mask()
+  for leaf in jax.tree_util.tree_leaves(out):
+    if not hasattr(leaf, "ndim"):
+      continue
+    if leaf.ndim > 0:
+      size = leaf.shape[0]
+      if rows is not None and rows.shape[0] == size:
+        leaf = leaf * rows.reshape((size,) + (1,) * (leaf.ndim - 1)).astype(
+            leaf.dtype)
+        size = jax.numpy.maximum(jax.numpy.sum(rows), 1.0)
+      value = layer.activity_regularizer(leaf) / jax.numpy.asarray(
+          size, jax.numpy.float32)
+    else:
+      value = layer.activity_regularizer(leaf)
+    ctx.losses.append((layer, jax.numpy.asarray(value, jax.numpy.float32)))
 
 
 def current() -> Optional[TraceContext]:
@@ -141,3 +170,38 @@ def trace_context():
     stack.pop()
     for layer in ctx.traced_layers:
       layer._release_trace_values()
+
+
+class LossScope:
+  """Collects the losses of the model applies traced inside it.
+
+  A step (the engine's default ones and custom ones alike) runs inside a
+  scope; every `model.apply` in it publishes the losses its trace added, so
+  `model.losses` (read by `compute_loss`) returns the penalties of the very
+  apply that made the predictions: no second forward pass.
+  """
+
+  def __init__(self):
+    self.losses: List[Any] = []
+
+  def publish(self, losses):
+    self.losses = list(losses)
+
+
+@contextlib.contextmanager
+def loss_scope():
+  """Enters a fresh `LossScope` (see its docstring)."""
+  scope = LossScope()
+  stack = getattr(_local, "loss_scopes", None)
+  if stack is None:
+    stack = _local.loss_scopes = []
+  stack.append(scope)
+  try:
+    yield scope
+  finally:
+    stack.pop()
+
+
+def current_loss_scope() -> Optional[LossScope]:
+  stack = getattr(_local, "loss_scopes", None)
+  return stack[-1] if stack else None

@@ -20,6 +20,9 @@ class CompiledMetric(NamedTuple):
   log_name: str
   output_index: int
   metric: Any
+  # Keras 3: `metrics=` ignore sample (and class) weights, `weighted_metrics=`
+  # use them.
+  weighted: bool = False
 
 
 def _flatten(tree, names):
@@ -66,10 +69,12 @@ def _per_output(config, names, what):
 class Objective:
   """Losses and metrics of a compiled model, resolved on the first batch."""
 
-  def __init__(self, loss, loss_weights=None, metrics=None, output_names=None):
+  def __init__(self, loss, loss_weights=None, metrics=None, output_names=None,
+               weighted_metrics=None):
     self.loss_config = loss
     self.loss_weights_config = loss_weights
     self.metrics_config = metrics
+    self.weighted_metrics_config = weighted_metrics
     self.output_names = list(output_names or ["output"])
     self.losses: Optional[List[Any]] = None
     self.loss_weights: Optional[List[float]] = None
@@ -83,17 +88,22 @@ class Objective:
     for l in _per_output(self.loss_config, self.output_names, "loss"):
       if l is not None:
         losses_lib.get(l)
-    if self.metrics_config is not None:
-      from .. import metrics as metrics_lib
-      entries = _per_output(self.metrics_config, self.output_names, "metrics") \
-          if isinstance(self.metrics_config, dict) or (
-              len(self.output_names) > 1 and self.metrics_config and
-              isinstance(self.metrics_config[0], (list, tuple))) \
-          else [self.metrics_config] * len(self.output_names)
-      for group in entries:
+    from .. import metrics as metrics_lib
+    for config in (self.metrics_config, self.weighted_metrics_config):
+      if config is None:
+        continue
+      for group in self._groups(config):
         for m in (group or []):
           if m not in _ACCURACY and m not in _CROSSENTROPY:
             metrics_lib.get(m)
+
+  def _groups(self, config):
+    """A metrics setting -> one list of metrics per output."""
+    config = config or []
+    if isinstance(config, dict) or (self.multi_output and config and
+                                    isinstance(config[0], (list, tuple))):
+      return _per_output(config, self.output_names, "metrics")
+    return [config] * len(self.output_names)
 
   @property
   def multi_output(self):
@@ -104,6 +114,14 @@ class Objective:
     if self.losses is not None:
       return
     from .. import metrics as metrics_lib
+    if (self.loss_config is None and not self.metrics_config and
+        not self.weighted_metrics_config):
+      # Nothing compiled to resolve (a custom train_step computes its own
+      # losses): any output structure is fine.
+      self.losses = [None] * len(self.output_names)
+      self.loss_weights = [1.0] * len(self.output_names)
+      self.metrics = []
+      return
     ys, ps = _flatten(y_true, self.output_names), _flatten(
         y_pred, self.output_names)
     self.losses = [None if l is None else losses_lib.get(l)
@@ -116,22 +134,20 @@ class Objective:
       self.loss_weights = [1.0 if w is None else float(w) for w in
                            _per_output(weights, self.output_names,
                                        "loss_weights")]
-    config = self.metrics_config or []
-    if isinstance(config, dict) or (self.multi_output and config and
-                                    isinstance(config[0], (list, tuple))):
-      groups = _per_output(config, self.output_names, "metrics")
-    else:
-      groups = [config] * len(self.output_names)
     compiled = []
-    for i, group in enumerate(groups):
-      for identifier in group or []:
-        metric = metrics_lib.resolve_metric(
-            identifier, tuple(ys[i].shape), tuple(ps[i].shape),
-            loss=self.losses[i])
-        name = metric.name
-        if self.multi_output:
-          name = f"{self.output_names[i]}_{name}"
-        compiled.append(CompiledMetric(name, i, metric))
+    for weighted, config in ((False, self.metrics_config),
+                             (True, self.weighted_metrics_config)):
+      for i, group in enumerate(self._groups(config)):
+        for identifier in group or []:
+          metric = metrics_lib.resolve_metric(
+              identifier, tuple(ys[i].shape), tuple(ps[i].shape),
+              loss=self.losses[i])
+          name = metric.name
+          if weighted and any(c.log_name == name for c in compiled):
+            name = "weighted_" + name
+          if self.multi_output:
+            name = f"{self.output_names[i]}_{name}"
+          compiled.append(CompiledMetric(name, i, metric, weighted))
     self.metrics = compiled
     for i, (loss, y, p) in enumerate(zip(self.losses, ys, ps)):
       if loss is not None and y is None:
@@ -152,6 +168,8 @@ class Objective:
       (total_loss, list of per-output losses)
     """
     self.build(y_true, y_pred)
+    if all(l is None for l in self.losses):
+      return jnp.zeros((), jnp.float32), [None] * len(self.losses)
     ys = _flatten(y_true, self.output_names)
     ps = _flatten(y_pred, self.output_names)
     sws = (_flatten(sample_weight, self.output_names)
@@ -164,7 +182,10 @@ class Objective:
         per_output.append(None)
         continue
       sw, scale = _with_mask(sw, mask, loss)
-      value = loss(y, p, sample_weight=sw) * scale
+      if mask is not None and _returns_scalar(loss, y, p):
+        value = _per_row_loss(loss, y, p, sw) * scale
+      else:
+        value = loss(y, p, sample_weight=sw) * scale
       per_output.append(value)
       total = total + w * value
     return jnp.asarray(total, jnp.float32), per_output
@@ -181,7 +202,8 @@ class Objective:
            [sample_weight] * len(ys))
     new = []
     for m, state in zip(self.metrics, states):
-      sw, _ = _with_mask(sws[m.output_index], mask, None)
+      sw, _ = _with_mask(sws[m.output_index] if m.weighted else None, mask,
+                         None)
       new.append(m.metric.update(state, ys[m.output_index],
                                  ps[m.output_index], sw))
     return tuple(new)
@@ -189,6 +211,27 @@ class Objective:
   def metric_results(self, states):
     return {m.log_name: m.metric.result(s)
             for m, s in zip(self.metrics or [], states)}
+
+
+def _returns_scalar(loss, y, p) -> bool:
+  """Whether a loss's unreduced values are one scalar for the batch (a
+  custom `loss(y_true, y_pred)` that reduces by itself)."""
+  call = getattr(loss, "call", None)
+  if call is None:
+    return False
+  return jax.eval_shape(call, y, p).shape == ()
+
+
+def _per_row_loss(loss, y, p, weights):
+  """A scalar-valued loss on a padded batch: evaluated on each row alone,
+  then reduced with the padding mask in `weights`, so padded rows never
+  count (equal to the loss of the real rows for losses that average over
+  samples, as Keras losses do)."""
+  from ..losses import _reduction  # pylint: disable=g-import-not-at-top
+  values = jax.vmap(lambda a, b: loss.call(a[None], b[None]))(y, p)
+  return _reduction.reduce_weighted_values(
+      values, sample_weight=weights, mask=None, reduction=loss.reduction,
+      dtype=loss.dtype)
 
 
 def _with_mask(sample_weight, mask, loss):

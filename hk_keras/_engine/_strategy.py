@@ -22,8 +22,12 @@ without touching the engine:
 Inside a compiled step, code reads the replica scope (`_core/_replica.py`)
 entered by `compile`, never the strategy.
 """
+import weakref
+
 import jax
 import numpy as np
+
+from .._core import _settings
 
 
 # XLA:CPU runs each device's share of a program with collectives on a shared
@@ -43,6 +47,10 @@ class Strategy:
   num_replicas = 1
   local_replicas = 1
   axis_name = None
+  # Whether predict may send contiguous host slices with each step (one
+  # device: transfers then overlap compute) instead of placing all inputs
+  # first and gathering rows on the devices.
+  streams_host_slices = False
 
   def _one_step_at_a_time(self, devices, fn):
     """`fn`, waiting for its outputs on multi-device CPU (see above)."""
@@ -83,6 +91,8 @@ class Strategy:
 class SingleDevice(Strategy):
   """Runs compiled steps on one device with `jax.jit`."""
 
+  streams_host_slices = True
+
   def __init__(self, device=None):
     self.device = device or jax.devices()[0]
 
@@ -101,12 +111,29 @@ class SingleDevice(Strategy):
     return jax.device_put(tree, self.device)
 
 
+_STRATEGIES = weakref.WeakKeyDictionary()
+
+
 def get_strategy(distribution=None):
   """The strategy for `distribution`, or for the global distribution setting
-  (`hk_keras.distribution.set_distribution`) when None."""
+  (`hk_keras.distribution.set_distribution`, read from `_core._settings`)
+  when None.
+
+  One strategy per distribution object: models compiled with the same
+  `DataParallel` share its devices' placement, so their steps' cache keys
+  agree.
+  """
   if distribution is None:
-    from .. import distribution as distribution_lib  # pylint: disable=g-import-not-at-top
-    distribution = distribution_lib.distribution()
+    distribution = _settings.get("distribution")
   if distribution is None:
     return SingleDevice()
-  return distribution.strategy()
+  strategy = _STRATEGIES.get(distribution)
+  if strategy is None:
+    if distribution.backend == "pmap":
+      from ._pmap import PmapStrategy  # pylint: disable=g-import-not-at-top
+      strategy = PmapStrategy(distribution.devices)
+    else:
+      from ._sharding import ShardingStrategy  # pylint: disable=g-import-not-at-top
+      strategy = ShardingStrategy(distribution.devices)
+    _STRATEGIES[distribution] = strategy
+  return strategy

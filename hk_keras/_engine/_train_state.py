@@ -1,6 +1,7 @@
 """The train state: everything a compiled step reads and writes."""
 from typing import Any, NamedTuple
 
+import haiku as hk
 import jax
 
 
@@ -27,3 +28,9 @@ class TrainState(NamedTuple):
   step: jax.Array
   metrics: Any
   loss_scale: Any = None
+
+
+def split_trainable(params, mask):
+  """(trainable, frozen) Haiku params from a module/name -> bool mask."""
+  return hk.data_structures.partition(
+      lambda module, name, _: mask[module][name], params)

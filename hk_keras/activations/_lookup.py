@@ -93,8 +93,8 @@ def register(fn: Optional[Activation] = None, *, name: Optional[str] = None):
 def _saving_lookup(name: str) -> Optional[Activation]:
   """Functions registered with `hk_keras.saving` or in a custom-object scope
   (as `load_model(custom_objects=...)` sets while rebuilding layers)."""
-  from .. import saving  # pylint: disable=g-import-not-at-top
-  found = saving.get_registered_object(name)
+  from .._core import _registry  # pylint: disable=g-import-not-at-top
+  found = _registry.get_registered_object(name)
   return found if callable(found) and not isinstance(found, type) else None
 
 

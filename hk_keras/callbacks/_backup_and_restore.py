@@ -2,6 +2,7 @@
 import json
 import os
 
+from .. import _engine
 from ._batch_counter import BatchCounter
 from ._callback import Callback
 
@@ -84,7 +85,7 @@ class BackupAndRestore(Callback):
           "layer, or calling it on a batch), as in Keras.")
     self.model.load_weights(path)
     # fit reads this after on_train_begin: it starts at this epoch.
-    self.model._initial_epoch = epoch  # pylint: disable=protected-access
+    _engine.live_state(self.model).request_initial_epoch(epoch)
     self._current_epoch = epoch
 
   # -- back up -------------------------------------------------------------------
@@ -95,7 +96,6 @@ class BackupAndRestore(Callback):
 
   def _on_train_batch_end(self, batch, logs=None):
     if self._counter.step(batch):
-      self.model._mark_trained()  # pylint: disable=protected-access
       # Mid-epoch: a resume restarts this epoch.
       self._backup(self._current_epoch, f"epoch{self._current_epoch}-batch"
                    f"{batch + 1}")

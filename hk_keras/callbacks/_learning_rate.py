@@ -1,12 +1,14 @@
 """Read and change the learning rate of the model being trained.
 
-The learning rate lives in the live optimizer state (`model._ts.opt_state`,
+The learning rate lives in the live optimizer state (the engine's
+`live_state(model).train_state.opt_state`,
 injected by `optax.inject_hyperparams`) as an array leaf, so changing it
 between steps costs no recompilation: the new value keeps the old leaf's
 dtype, shape and placement, which is all the compiled step's cache sees.
 """
 import jax
 
+from .. import _engine
 from .. import optimizers
 
 _NO_STATE_YET = object()
@@ -21,7 +23,8 @@ def get_learning_rate(model):
   Raises:
     ValueError: if the optimizer has no injected learning rate.
   """
-  ts = getattr(model, "_ts", None)
+  live = _engine.live_state(model)
+  ts = None if live is None else live.train_state
   if ts is not None:
     return float(optimizers.get_learning_rate(ts.opt_state))
   value = getattr(getattr(model, "optimizer", None), "learning_rate", None)
@@ -44,7 +47,8 @@ def set_learning_rate(model, value):
   Raises:
     ValueError/TypeError: from `hk_keras.optimizers.set_learning_rate`.
   """
-  ts = getattr(model, "_ts", None)
+  live = _engine.live_state(model)
+  ts = None if live is None else live.train_state
   if ts is None:
     return False
   old = ts.opt_state
@@ -53,5 +57,5 @@ def set_learning_rate(model, value):
   # cache key (which includes placement) is unchanged.
   new = jax.tree_util.tree_map(
       lambda o, n: n if n is o else jax.device_put(n, o.sharding), old, new)
-  model._ts = ts._replace(opt_state=new)
+  live.replace_train_state(opt_state=new)
   return True

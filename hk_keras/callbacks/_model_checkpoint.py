@@ -73,9 +73,6 @@ class ModelCheckpoint(Callback):
 
   def _on_train_batch_end(self, batch, logs=None):
     if self._counter.step(batch):
-      # Mid-epoch, the layers hold the weights of the last epoch end; mark
-      # the model trained so saving reads the live train state.
-      self.model._mark_trained()  # pylint: disable=protected-access
       self._save(self._current_epoch, batch, dict(logs or {}))
 
   def on_epoch_end(self, epoch, logs=None):

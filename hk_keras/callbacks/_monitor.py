@@ -8,6 +8,8 @@ the name, and otherwise asks the user to say.
 import operator
 import warnings
 
+from .. import _engine
+
 _MODES = ("auto", "min", "max")
 
 # Compiled metric classes whose value is better when higher.
@@ -32,7 +34,8 @@ def check_mode(mode, cls):
 
 
 def _compiled_metric(model, name):
-  objective = getattr(model, "_objective", None)
+  live = _engine.live_state(model)
+  objective = None if live is None else live.options.objective
   for compiled in getattr(objective, "metrics", None) or []:
     if compiled.log_name == name:
       return compiled.metric

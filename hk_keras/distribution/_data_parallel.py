@@ -69,23 +69,11 @@ class DataParallel:
           f"backend={backend!r}")
     self.devices = _resolve_devices(devices)
     self.backend = backend
-    self._strategy = None
 
   @property
   def num_replicas(self) -> int:
     """How many devices share each batch."""
     return len(self.devices)
-
-  def strategy(self):
-    """The engine's device strategy for this distribution (private API)."""
-    if self._strategy is None:
-      if self.backend == "pmap":
-        from .._engine._pmap import PmapStrategy  # pylint: disable=g-import-not-at-top
-        self._strategy = PmapStrategy(self.devices)
-      else:
-        from .._engine._sharding import ShardingStrategy  # pylint: disable=g-import-not-at-top
-        self._strategy = ShardingStrategy(self.devices)
-    return self._strategy
 
   def __repr__(self):
     return (f"DataParallel(backend={self.backend!r}, "

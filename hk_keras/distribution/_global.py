@@ -1,7 +1,7 @@
 """The global distribution setting (Keras's `set_distribution`)."""
 from typing import Optional
 
-_current = [None]
+from .._core import _settings
 
 
 def set_distribution(value) -> None:
@@ -23,9 +23,9 @@ def set_distribution(value) -> None:
     raise TypeError(
         "set_distribution expects a hk_keras.distribution.DataParallel or "
         f"None. Received: {value!r} of type {type(value).__name__}.")
-  _current[0] = value
+  _settings.set("distribution", value)
 
 
 def distribution() -> Optional[object]:
   """The distribution set by `set_distribution` (None: one device)."""
-  return _current[0]
+  return _settings.get("distribution")

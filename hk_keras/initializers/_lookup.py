@@ -51,8 +51,8 @@ def _lookup_class(name: str,
     return custom_objects[name]
   if name in BUILTINS:
     return BUILTINS[name]
-  from .. import saving  # pylint: disable=g-import-not-at-top
-  found = saving.get_registered_object(name)  # registry or load scope
+  from .._core import _registry  # pylint: disable=g-import-not-at-top
+  found = _registry.get_registered_object(name)  # registry or load scope
   if found is not None:
     return found
   raise ValueError(

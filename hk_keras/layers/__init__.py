@@ -3,6 +3,7 @@ from ._activation import Activation, ReLU, Softmax
 from ._attention import MultiHeadAttention
 from ._conv_transpose import Conv2DTranspose
 from ._convolution import Conv1D, Conv2D
+from ._activity_regularization import ActivityRegularization
 from ._dense import Dense
 from ._dropout import Dropout
 from ._embedding import Embedding
@@ -32,4 +33,6 @@ __all__ = [
     # Normalization, embedding, recurrent and attention.
     "BatchNormalization", "Embedding", "GRU", "LSTM", "LayerNormalization",
     "MultiHeadAttention",
+    # Losses from layers.
+    "ActivityRegularization",
 ]

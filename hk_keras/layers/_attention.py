@@ -9,9 +9,8 @@ import numpy as np
 
 from .. import initializers
 from ._layer import Layer
-from ._spatial_args import reject_unsupported
 
-# Keras arguments accepted only as None (see reject_unsupported).
+# Keras regularizer/constraint arguments (see Layer._set_weight_extras).
 _MHA_EXTRAS = ("kernel_regularizer", "bias_regularizer",
                "activity_regularizer", "kernel_constraint", "bias_constraint")
 
@@ -85,8 +84,8 @@ class MultiHeadAttention(Layer):
     bias_initializer: default "zeros".
     seed: optional int folded into the dropout key.
     kernel_regularizer, bias_regularizer, activity_regularizer,
-      kernel_constraint, bias_constraint: Keras arguments accepted only as
-      None (a ValueError otherwise).
+      kernel_constraint, bias_constraint: `hk_keras.regularizers` / `hk_keras.constraints`
+      (names, objects or callables), as in Keras.
     **kwargs: base `Layer` arguments (name, trainable, dtype).
 
   Call arguments:
@@ -121,9 +120,7 @@ class MultiHeadAttention(Layer):
                bias_regularizer=None, activity_regularizer=None,
                kernel_constraint=None, bias_constraint=None, **kwargs):
     super().__init__(**kwargs)
-    reject_unsupported(
-        f"MultiHeadAttention {self.name!r}",
-        kernel_regularizer=kernel_regularizer,
+    self._set_weight_extras(kernel_regularizer=kernel_regularizer,
         bias_regularizer=bias_regularizer,
         activity_regularizer=activity_regularizer,
         kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
@@ -336,5 +333,5 @@ class MultiHeadAttention(Layer):
                            else list(self.attention_axes)),
         "kernel_initializer": initializers.serialize(self.kernel_initializer),
         "bias_initializer": initializers.serialize(self.bias_initializer),
-        "seed": self.seed, **{name: None for name in _MHA_EXTRAS},
+        "seed": self.seed, **self._weight_extras_config(),
     }

@@ -77,7 +77,8 @@ class Conv2DTranspose(Layer):
     kernel_initializer: default "glorot_uniform".
     bias_initializer: default "zeros".
     kernel_regularizer, bias_regularizer, activity_regularizer,
-    kernel_constraint, bias_constraint: only None is supported.
+    kernel_constraint, bias_constraint: `hk_keras.regularizers` /
+    `hk_keras.constraints` (names, objects or callables), as in Keras.
 
   Weights: `kernel` with Keras's layout `(kh, kw, filters, in_channels)`
   (output channels before input channels) and `bias` `(filters,)`.
@@ -103,8 +104,7 @@ class Conv2DTranspose(Layer):
                bias_constraint=None, **kwargs):
     super().__init__(**kwargs)
     owner = type(self).__name__
-    args.reject_unsupported(
-        owner, kernel_regularizer=kernel_regularizer,
+    self._set_weight_extras(kernel_regularizer=kernel_regularizer,
         bias_regularizer=bias_regularizer,
         activity_regularizer=activity_regularizer,
         kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
@@ -177,7 +177,5 @@ class Conv2DTranspose(Layer):
         "use_bias": self.use_bias,
         "kernel_initializer": initializers.serialize(self.kernel_initializer),
         "bias_initializer": initializers.serialize(self.bias_initializer),
-        "kernel_regularizer": None, "bias_regularizer": None,
-        "activity_regularizer": None, "kernel_constraint": None,
-        "bias_constraint": None,
+        **self._weight_extras_config(),
     }

@@ -53,8 +53,7 @@ class _Conv(Layer):
                kernel_constraint=None, bias_constraint=None, **kwargs):
     super().__init__(**kwargs)
     owner = type(self).__name__
-    args.reject_unsupported(
-        owner, kernel_regularizer=kernel_regularizer,
+    self._set_weight_extras(kernel_regularizer=kernel_regularizer,
         bias_regularizer=bias_regularizer,
         activity_regularizer=activity_regularizer,
         kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
@@ -131,9 +130,7 @@ class _Conv(Layer):
         "use_bias": self.use_bias,
         "kernel_initializer": initializers.serialize(self.kernel_initializer),
         "bias_initializer": initializers.serialize(self.bias_initializer),
-        "kernel_regularizer": None, "bias_regularizer": None,
-        "activity_regularizer": None, "kernel_constraint": None,
-        "bias_constraint": None,
+        **self._weight_extras_config(),
     }
 
 
@@ -157,7 +154,8 @@ class Conv1D(_Conv):
     kernel_initializer: default "glorot_uniform".
     bias_initializer: default "zeros".
     kernel_regularizer, bias_regularizer, activity_regularizer,
-    kernel_constraint, bias_constraint: only None is supported.
+    kernel_constraint, bias_constraint: `hk_keras.regularizers` /
+    `hk_keras.constraints` (names, objects or callables), as in Keras.
 
   Weights: `kernel` `(kernel_size, in_channels // groups, filters)` and
   `bias` `(filters,)`, in Keras order.
@@ -197,7 +195,8 @@ class Conv2D(_Conv):
     kernel_initializer: default "glorot_uniform".
     bias_initializer: default "zeros".
     kernel_regularizer, bias_regularizer, activity_regularizer,
-    kernel_constraint, bias_constraint: only None is supported.
+    kernel_constraint, bias_constraint: `hk_keras.regularizers` /
+    `hk_keras.constraints` (names, objects or callables), as in Keras.
 
   Weights: `kernel` `(kh, kw, in_channels // groups, filters)` and `bias`
   `(filters,)`, in Keras order.

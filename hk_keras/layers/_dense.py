@@ -4,7 +4,6 @@ import jax.numpy as jnp
 from .. import activations
 from .. import initializers
 from ._layer import Layer
-from ._spatial_args import reject_unsupported
 
 
 class Dense(Layer):
@@ -28,8 +27,7 @@ class Dense(Layer):
                activity_regularizer=None, kernel_constraint=None,
                bias_constraint=None, **kwargs):
     super().__init__(**kwargs)
-    reject_unsupported(
-        f"Dense {self.name!r}", kernel_regularizer=kernel_regularizer,
+    self._set_weight_extras(kernel_regularizer=kernel_regularizer,
         bias_regularizer=bias_regularizer,
         activity_regularizer=activity_regularizer,
         kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
@@ -72,4 +70,5 @@ class Dense(Layer):
             "activation": activations.serialize(self.activation),
             "use_bias": self.use_bias,
             "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer)}
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            **self._weight_extras_config()}

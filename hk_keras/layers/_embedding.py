@@ -3,7 +3,6 @@ import jax.numpy as jnp
 
 from .. import initializers
 from ._layer import Layer
-from ._spatial_args import reject_unsupported
 
 
 def _check_positive_int(name: str, value) -> int:
@@ -40,8 +39,8 @@ class Embedding(Layer):
     output_dim: size of each vector.
     embeddings_initializer: default "uniform" (RandomUniform(-0.05, 0.05)).
     mask_zero: see above.
-    embeddings_regularizer, activity_regularizer, embeddings_constraint: Keras
-      arguments accepted only as None (a ValueError otherwise).
+    embeddings_regularizer, activity_regularizer, embeddings_constraint: `hk_keras.regularizers` /
+      `hk_keras.constraints` (names, objects or callables), as in Keras.
     **kwargs: base `Layer` arguments (name, trainable, dtype).
 
   Raises:
@@ -58,8 +57,7 @@ class Embedding(Layer):
                embeddings_regularizer=None, activity_regularizer=None,
                embeddings_constraint=None, **kwargs):
     super().__init__(**kwargs)
-    reject_unsupported(f"Embedding {self.name!r}",
-                       embeddings_regularizer=embeddings_regularizer,
+    self._set_weight_extras(embeddings_regularizer=embeddings_regularizer,
                        activity_regularizer=activity_regularizer,
                        embeddings_constraint=embeddings_constraint)
     self.input_dim = _check_positive_int("input_dim", input_dim)
@@ -93,6 +91,5 @@ class Embedding(Layer):
         "output_dim": self.output_dim,
         "embeddings_initializer": initializers.serialize(
             self.embeddings_initializer),
-        "mask_zero": self.mask_zero, "embeddings_regularizer": None,
-        "activity_regularizer": None, "embeddings_constraint": None,
+        "mask_zero": self.mask_zero, **self._weight_extras_config(),
     }

@@ -1,5 +1,6 @@
 """`Layer`: the Keras layer facade over one Haiku module per layer per trace."""
 import inspect
+import weakref
 from typing import Any, List, Optional
 
 import haiku as hk
@@ -57,6 +58,7 @@ class Layer:
                dtype: Any = None, autocast: bool = True, **kwargs):
     input_shape = kwargs.pop("input_shape", None)
     input_dim = kwargs.pop("input_dim", None)
+    activity_regularizer = kwargs.pop("activity_regularizer", None)
     batch_input_shape = kwargs.pop("batch_input_shape", None)
     if kwargs:
       raise TypeError(
@@ -77,6 +79,14 @@ class Layer:
     self._variables = None
     self._weight_records: List[_context.WeightRecord] = []
     self._standalone = None
+    # Regularizers and constraints by weight name (add_weight and
+    # `_set_weight_extras`), and the losses of the last call outside a step.
+    self._weight_regularizers = {}
+    self._weight_constraints_by_name = {}
+    self._default_weight_extras = {}
+    self._eager_losses = []
+    from .. import regularizers  # pylint: disable=g-import-not-at-top
+    self.activity_regularizer = regularizers.get(activity_regularizer)
     if batch_input_shape is not None:
       self._declared_input_shape = tuple(batch_input_shape)[1:]
     elif input_shape is not None:
@@ -187,13 +197,11 @@ class Layer:
     Raises:
       RuntimeError: when called outside a model trace.
     """
+    from .. import constraints as constraints_lib
     from .. import initializers
-    for arg in ("regularizer", "constraint"):
-      if kwargs.pop(arg, None) is not None:
-        raise ValueError(
-            f"add_weight({arg}=...) is not supported yet in hk_keras (it would "
-            f"be silently ignored). Pass {arg}=None; add a penalty to the "
-            "loss (e.g. in a custom train_step) instead.")
+    from .. import regularizers as regularizers_lib
+    regularizer = kwargs.pop("regularizer", None)
+    constraint = kwargs.pop("constraint", None)
     autocast = kwargs.pop("autocast", True)
     if kwargs:
       raise TypeError(f"add_weight got unexpected arguments {sorted(kwargs)}.")
@@ -207,10 +215,26 @@ class Layer:
       initializer = ("glorot_uniform" if jnp.issubdtype(dtype, jnp.floating)
                      else "zeros")
     init = initializers.get(initializer)
+    defaults = self._default_weight_extras.get(name) or (
+        self._default_weight_extras.get(name.rpartition("_")[2],
+                                        (None, None)))
+    regularizer = regularizers_lib.get(
+        defaults[0] if regularizer is None else regularizer)
+    constraint = constraints_lib.get(
+        defaults[1] if constraint is None else constraint)
+    if regularizer is not None:
+      self._weight_regularizers[name] = regularizer
+    if constraint is not None:
+      self._weight_constraints_by_name[name] = constraint
     if trainable:
       value = hk.get_parameter(name, shape, dtype, init=init)
     else:
       value = hk.get_state(name, shape, dtype, init=init)
+    if (regularizer is not None and trainable and self.trainable
+        and not hk.running_init()):
+      # The penalty of this very apply (Keras: trainable weights only).
+      _context.current().weight_losses.append(
+          (self, jnp.asarray(regularizer(value), jnp.float32)))
     kind = "params" if trainable else "state"
     policy = self._dtype_policy
     if (trainable and autocast and policy.is_mixed
@@ -239,6 +263,96 @@ class Layer:
       name = entry[1]
     hk.set_state(name, value)
 
+  # -- losses from layers ------------------------------------------------------
+  def add_loss(self, loss):
+    """Adds a loss term (a scalar or an array, summed) from inside `call`.
+
+    `fit` adds it to the loss of the step whose apply computed it (Keras 3's
+    `add_loss`). Call it inside `call` (not inside a `jax.lax.scan` body).
+
+    Raises:
+      RuntimeError: when called outside a call of the layer.
+    """
+    ctx = _context.current()
+    if ctx is None:
+      raise RuntimeError(
+          f"Layer {self.name!r}: add_loss() takes a value computed inside "
+          "call(); call it there (hk_keras losses belong to one apply of the "
+          "model). To penalise a weight use a regularizer instead.")
+    ctx.losses.append((self, jnp.asarray(loss)))
+
+  @property
+  def losses(self) -> List[jax.Array]:
+    """Scalar losses of this layer and its sublayers (Keras 3).
+
+    Inside a step: the `add_loss` values, activity penalties and weight
+    penalties of the apply that made the predictions. Outside: the
+    `add_loss`/activity values of the last direct call plus the weight
+    penalties of the current weights.
+    """
+    scope = _context.current_loss_scope()
+    if scope is not None:
+      return [v for layer, v in scope.losses if self._owns(layer)]
+    out = [v for layer, v in self._eager_losses if self._owns(layer)]
+    for r in self._ordered_records():
+      reg = r.layer._weight_regularizers.get(r.name)
+      if reg is not None and is_trainable(r):
+        out.append(jnp.asarray(reg(_lookup(r)), jnp.float32))
+    return out
+
+  def _owns(self, layer) -> bool:
+    if layer is self:
+      return True
+    return any(l._owns(layer) for l in self._tracked_layers)
+
+  def _set_weight_extras(self, **extras):
+    """Accepts Keras's regularizer/constraint arguments for this layer.
+
+    Layer authors call it once in `__init__` with the arguments as received
+    (`kernel_regularizer=kernel_regularizer, bias_constraint=...,
+    activity_regularizer=...`). Each `<weight>_regularizer` /
+    `<weight>_constraint` applies to the weight that `build` creates with
+    `add_weight(name="<weight>")` (`recurrent_*` to "recurrent_kernel");
+    each is stored as an attribute of that name (resolved, as Keras) and
+    `_weight_extras_config()` gives them back for `get_config`. A weight
+    named "<prefix>_<weight>" (e.g. MultiHeadAttention's "query_kernel")
+    takes the `<weight>_*` arguments unless it has its own.
+    """
+    from .. import constraints as constraints_lib  # pylint: disable=g-import-not-at-top
+    from .. import regularizers as regularizers_lib  # pylint: disable=g-import-not-at-top
+    self._extras_args = tuple(extras)
+    for arg, value in extras.items():
+      if arg == "activity_regularizer":
+        self.activity_regularizer = regularizers_lib.get(value)
+        continue
+      weight, _, kind = arg.rpartition("_")
+      if kind not in ("regularizer", "constraint") or not weight:
+        raise TypeError(f"{type(self).__name__}: {arg!r} is not a "
+                        "regularizer or constraint argument.")
+      value = (regularizers_lib.get(value) if kind == "regularizer"
+               else constraints_lib.get(value))
+      object.__setattr__(self, arg, value)
+      if weight == "recurrent":
+        weight = "recurrent_kernel"
+      entry = list(self._default_weight_extras.get(weight, (None, None)))
+      entry[0 if kind == "regularizer" else 1] = value
+      self._default_weight_extras[weight] = tuple(entry)
+
+  def _weight_extras_config(self) -> dict:
+    """The arguments given to `_set_weight_extras`, serialized."""
+    from .. import constraints as constraints_lib  # pylint: disable=g-import-not-at-top
+    from .. import regularizers as regularizers_lib  # pylint: disable=g-import-not-at-top
+    config = {}
+    for arg in getattr(self, "_extras_args", ()):
+      value = getattr(self, arg)
+      if value is None:
+        config[arg] = None
+      elif arg.endswith("regularizer"):
+        config[arg] = regularizers_lib.serialize(value)
+      else:
+        config[arg] = constraints_lib.serialize(value)
+    return config
+
   def compute_output_shape(self, input_shape):
     """Infers the output shape by tracing the layer abstractly."""
     from ._input import infer_output_spec, ShapeSpec
@@ -253,6 +367,11 @@ class Layer:
     """Returns the constructor arguments as a JSON-able dict."""
     config = {"name": self.name, "trainable": self.trainable,
               "dtype": self._dtype_policy.name}
+    if self.activity_regularizer is not None and "activity_regularizer" not in (
+        getattr(self, "_extras_args", ())):
+      from .. import regularizers  # pylint: disable=g-import-not-at-top
+      config["activity_regularizer"] = regularizers.serialize(
+          self.activity_regularizer)
     return config
 
   @classmethod
@@ -376,38 +495,50 @@ def _keras_order(records):
 
 
 # -- keeping layer storage and live train states consistent -------------------
-# A model being trained keeps its newest weights in its train state. It marks
-# itself dirty; any read or write of layer storage first flushes dirty models
-# back into their layers. Every write bumps a version, which tells a train
-# state that its copy of the weights is out of date.
-_dirty = []
-_version = [0]
+# A model being trained keeps its newest weights in its live train state (an
+# `_engine` LiveState), not in the layers. That object registers itself as a
+# holder of the layers that store those weights (the records' owners): it
+# alone knows whether its values are newer than the layers'. Reading a
+# layer's weights first asks its holders to write newer values back
+# (`sync_owners`); writing a layer's weights tells its holders that their copy
+# is out of date (`owners_written`). Nothing here is process-global.
 # Bumped whenever a layer's `trainable` flag changes: traced code reads the
 # flag (e.g. a frozen BatchNormalization runs in inference mode), so cached
 # compiled functions keyed on it must be rebuilt.
 _trainable_version = [0]
 
 
+def add_holder(owner, holder) -> None:
+  """Registers `holder` (with `sync_to_layers()` and `layers_written()`) as
+  keeping a copy of `owner`'s weights."""
+  holders = owner.__dict__.get("_holders")
+  if holders is None:
+    holders = owner.__dict__["_holders"] = weakref.WeakSet()
+  holders.add(holder)
+
+
+def _holders_of(owners):
+  seen = {}
+  for owner in owners:
+    for holder in owner.__dict__.get("_holders") or ():
+      seen[id(holder)] = holder
+  return list(seen.values())
+
+
+def sync_owners(owners) -> None:
+  """Brings the storage of `owners` up to date with any live train state."""
+  for holder in _holders_of(owners):
+    holder.sync_to_layers()
+
+
+def owners_written(owners) -> None:
+  """Tells every holder of `owners` that their stored weights changed."""
+  for holder in _holders_of(owners):
+    holder.layers_written()
+
+
 def trainable_version() -> int:
   return _trainable_version[0]
-
-
-def mark_dirty(model) -> None:
-  if all(m is not model for m in _dirty):
-    _dirty.append(model)
-
-
-def flush() -> None:
-  while _dirty:
-    _dirty.pop()._sync_to_layers()
-
-
-def weights_version() -> int:
-  return _version[0]
-
-
-def bump_version() -> None:
-  _version[0] += 1
 
 
 def is_trainable(record) -> bool:
@@ -416,8 +547,7 @@ def is_trainable(record) -> bool:
       record.owner.trainable)
 
 
-def _lookup(record):
-  flush()
+def _lookup(record, sync=True):
   if isinstance(record, tuple) and len(record) == 3 and isinstance(
       record[0], Layer):
     layer, kind, name = record
@@ -426,6 +556,8 @@ def _lookup(record):
     if not matches:
       raise AttributeError(f"Layer {layer.name!r} has no built weight {name!r}.")
     record = matches[0]
+  if sync:
+    sync_owners((record.owner,))
   variables = record.owner._variables
   if variables is None:
     raise ValueError(f"Layer {record.owner.name!r} is not built yet.")
@@ -439,8 +571,9 @@ def _adopt(records, params, state):
   Keras, where building a new model from trained layers keeps their
   weights).
   """
-  flush()
-  bump_version()
+  owners = {id(r.owner): r.owner for r in records}.values()
+  sync_owners(owners)
+  owners_written(owners)
   source = {"params": params, "state": state}
   for r in records:
     owner = r.owner
@@ -462,16 +595,17 @@ def _adopt(records, params, state):
 
 
 def _collect(records):
-  flush()
+  sync_owners({id(r.owner): r.owner for r in records}.values())
   params, state = {}, {}
   for r in records:
     target = params if r.kind == "params" else state
-    target.setdefault(r.module, {})[r.name] = _lookup(r)
+    target.setdefault(r.module, {})[r.name] = _lookup(r, sync=False)
   return params, state
 
 
 def set_records(owner_name, records, weights):
-  flush()
+  owners = {id(r.owner): r.owner for r in records}.values()
+  sync_owners(owners)
   weights = list(weights)
   if len(weights) != len(records):
     names = [f"{r.module}/{r.name}" for r in records]
@@ -485,7 +619,7 @@ def set_records(owner_name, records, weights):
       raise ValueError(
           f"set_weights: weight '{r.module}/{r.name}' of layer "
           f"{r.layer.name!r} expects shape {r.shape}, received {shape}.")
-  bump_version()
+  owners_written(owners)
   for r, w in zip(records, weights):
     r.owner._variables[r.kind][r.module][r.name] = jnp.asarray(w, r.dtype)
 

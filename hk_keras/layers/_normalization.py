@@ -8,9 +8,8 @@ import jax.numpy as jnp
 from .. import initializers
 from .._core import _replica
 from ._layer import Layer
-from ._spatial_args import reject_unsupported
 
-# Keras arguments accepted only as None (see reject_unsupported).
+# Keras regularizer/constraint arguments (see Layer._set_weight_extras).
 _NORM_EXTRAS = ("beta_regularizer", "gamma_regularizer", "beta_constraint",
                 "gamma_constraint")
 
@@ -94,7 +93,8 @@ class BatchNormalization(Layer):
       already sees the global batch (so the argument is ignored there).
       Rows of a padded last batch are left out of the statistics.
     beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint:
-      Keras arguments accepted only as None (a ValueError otherwise).
+      `hk_keras.regularizers` / `hk_keras.constraints`
+      (names, objects or callables), as in Keras.
     **kwargs: base `Layer` arguments (name, trainable, dtype).
 
   Raises:
@@ -115,9 +115,7 @@ class BatchNormalization(Layer):
                beta_regularizer=None, gamma_regularizer=None,
                beta_constraint=None, gamma_constraint=None, **kwargs):
     super().__init__(**kwargs)
-    reject_unsupported(
-        f"BatchNormalization {self.name!r}",
-        beta_regularizer=beta_regularizer, gamma_regularizer=gamma_regularizer,
+    self._set_weight_extras(beta_regularizer=beta_regularizer, gamma_regularizer=gamma_regularizer,
         beta_constraint=beta_constraint, gamma_constraint=gamma_constraint)
     if isinstance(axis, bool) or not isinstance(axis, int):
       raise ValueError(
@@ -251,7 +249,7 @@ class BatchNormalization(Layer):
         "moving_variance_initializer": initializers.serialize(
             self.moving_variance_initializer),
         "cross_replica_axis": self.cross_replica_axis,
-        **{name: None for name in _NORM_EXTRAS},
+        **self._weight_extras_config(),
     }
 
 
@@ -278,7 +276,8 @@ class LayerNormalization(Layer):
     beta_initializer: default "zeros".
     gamma_initializer: default "ones".
     beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint:
-      Keras arguments accepted only as None (a ValueError otherwise).
+      `hk_keras.regularizers` / `hk_keras.constraints`
+      (names, objects or callables), as in Keras.
     **kwargs: base `Layer` arguments (name, trainable, dtype).
 
   Raises:
@@ -297,9 +296,7 @@ class LayerNormalization(Layer):
                gamma_regularizer=None, beta_constraint=None,
                gamma_constraint=None, **kwargs):
     super().__init__(**kwargs)
-    reject_unsupported(
-        f"LayerNormalization {self.name!r}",
-        beta_regularizer=beta_regularizer, gamma_regularizer=gamma_regularizer,
+    self._set_weight_extras(beta_regularizer=beta_regularizer, gamma_regularizer=gamma_regularizer,
         beta_constraint=beta_constraint, gamma_constraint=gamma_constraint)
     axes = list(axis) if isinstance(axis, (list, tuple)) else [axis]
     if not axes or any(isinstance(a, bool) or not isinstance(a, int)
@@ -366,5 +363,5 @@ class LayerNormalization(Layer):
         "rms_scaling": self.rms_scaling,
         "beta_initializer": initializers.serialize(self.beta_initializer),
         "gamma_initializer": initializers.serialize(self.gamma_initializer),
-        **{name: None for name in _NORM_EXTRAS},
+        **self._weight_extras_config(),
     }

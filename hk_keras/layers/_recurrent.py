@@ -16,9 +16,8 @@ import jax.numpy as jnp
 from .. import activations
 from .. import initializers
 from ._layer import Layer
-from ._spatial_args import reject_unsupported
 
-# Keras arguments accepted only as None (see reject_unsupported).
+# Keras regularizer/constraint arguments (see Layer._set_weight_extras).
 _RNN_EXTRAS = ("kernel_regularizer", "recurrent_regularizer",
                "bias_regularizer", "activity_regularizer", "kernel_constraint",
                "recurrent_constraint", "bias_constraint")
@@ -81,7 +80,7 @@ class _RNN(Layer):
                return_state, go_backwards, extras, **kwargs):
     super().__init__(**kwargs)
     cls = type(self).__name__
-    reject_unsupported(f"{cls} {self.name!r}", **extras)
+    self._set_weight_extras(**extras)
     if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
       raise ValueError(
           f"{cls} argument `units` must be a positive integer. Received: "
@@ -223,7 +222,7 @@ class _RNN(Layer):
         "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout,
         "seed": self.seed, "return_sequences": self.return_sequences,
         "return_state": self.return_state, "go_backwards": self.go_backwards,
-        **{name: None for name in _RNN_EXTRAS},
+        **self._weight_extras_config(),
     }
 
 
@@ -264,8 +263,8 @@ class LSTM(_RNN):
     seed: optional int folded into the dropout key.
     kernel_regularizer, recurrent_regularizer, bias_regularizer,
       activity_regularizer, kernel_constraint, recurrent_constraint,
-      bias_constraint: Keras arguments accepted only as None (a ValueError
-      otherwise).
+      bias_constraint: `hk_keras.regularizers` / `hk_keras.constraints`
+      (names, objects or callables), as in Keras.
     **kwargs: base `Layer` arguments (name, trainable, dtype).
 
   Call arguments: `sequences` (batch, timesteps, features), optional

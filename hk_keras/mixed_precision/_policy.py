@@ -4,6 +4,8 @@ from typing import Optional, Union
 import jax.numpy as jnp
 import jmp
 
+from .._core import _settings
+
 _MIXED = {"mixed_float16": "float16", "mixed_bfloat16": "bfloat16"}
 _INITIAL_LOSS_SCALE = 2.0 ** 15  # Keras's LossScaleOptimizer default.
 
@@ -97,7 +99,6 @@ class Policy:
 
 DTypePolicy = Policy  # Keras 3's name.
 
-_global = [None]
 
 
 def set_global_policy(policy: Union[str, Policy, None]) -> None:
@@ -118,12 +119,12 @@ def set_global_policy(policy: Union[str, Policy, None]) -> None:
   'bfloat16'
   >>> set_global_policy("float32")
   """
-  _global[0] = None if policy is None else Policy(policy)
+  _settings.set("dtype_policy", None if policy is None else Policy(policy))
 
 
 def global_policy() -> Policy:
   """The global policy ("float32" unless `set_global_policy` changed it)."""
-  return _global[0] or Policy("float32")
+  return _settings.get("dtype_policy") or Policy("float32")
 
 
 def resolve(dtype) -> Policy:

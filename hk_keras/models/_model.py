@@ -92,6 +92,20 @@ class Model(ModelIO, Trainer, Layer):
       out = ctx.call_layer(self, (self._pack_inputs(inputs),),
                            {"training": training})
     self._last_trace = ctx
+    scope = _context.current_loss_scope()
+    if scope is not None and not hk.running_init():
+      # Keras order: add_loss/activity values, then weight penalties.
+      scope.publish(ctx.losses + ctx.weight_losses)
+    return out
+
+  def _weight_constraints(self):
+    """{(module, name): constraint} of the trainable params (static)."""
+    out = {}
+    for r in self._records:
+      if r.kind == "params":
+        c = r.layer._weight_constraints_by_name.get(r.name)
+        if c is not None:
+          out[(r.module, r.name)] = c
     return out
 
   def _pack_inputs(self, args):
@@ -253,12 +267,25 @@ class Model(ModelIO, Trainer, Layer):
       # A fresh closure: jax caches traces per function object, and a
       # changed trainable flag must trigger a new trace.
       apply = self.apply
-      self._jitted_apply = jax.jit(lambda *a, **k: apply(*a, **k),
+      owners = []
+
+      def apply_collecting(*a, **k):
+        # The call's add_loss/activity values (weight penalties are
+        # computed from the current weights when model.losses is read).
+        with _context.loss_scope() as scope:
+          out, new_state = apply(*a, **k)
+        entries = [e for e in scope.losses or []
+                   if not any(e is w for w in self._last_trace.weight_losses)]
+        owners[:] = [layer for layer, _ in entries]
+        return out, new_state, [v for _, v in entries]
+      self._jitted_apply = jax.jit(apply_collecting,
                                    static_argnames="training")
+      self._jitted_owners = owners
       self._jitted_version = _layer.trainable_version()
-    out, new_state = self._jitted_apply(self.params, self.state,
-                                        utils.next_rng_key(), *arrays,
-                                        training=training)
+    out, new_state, losses = self._jitted_apply(
+        self.params, self.state, utils.next_rng_key(), *arrays,
+        training=training)
+    self._eager_losses = list(zip(self._jitted_owners, losses))
     if training:
       self.state = new_state
     return out
@@ -290,10 +317,10 @@ class Model(ModelIO, Trainer, Layer):
 
   def _set_tree(self, kind, value, notify=True):
     self._require_built()
-    if notify:
-      _layer.flush()
-      _layer.bump_version()
     records = [r for r in self._records if r.kind == kind]
+    owners = {id(r.owner): r.owner for r in records}.values()
+    if notify:
+      _layer.sync_owners(owners)
     for r in records:
       try:
         leaf = value[r.module][r.name]
@@ -307,6 +334,13 @@ class Model(ModelIO, Trainer, Layer):
             f"{r.shape}, received {tuple(leaf.shape)}.")
     for r in records:
       r.owner._variables[kind][r.module][r.name] = value[r.module][r.name]
+    _layer.owners_written(owners)
+
+  def _write_trees(self, params, state):
+    """Writes a train state's params and Haiku state into the layers (the
+    engine's `LiveState.sync_to_layers`)."""
+    self._set_tree("params", params, notify=False)
+    self._set_tree("state", state, notify=False)
 
   def trainable_mask(self):
     """A params-shaped tree of bools: False for frozen layers' weights."""

@@ -12,12 +12,12 @@ from ._model_io import load_model
 from ._model_io import load_weights
 from ._model_io import save_model
 from ._model_io import save_weights
-from ._registry import CustomObjectScope
-from ._registry import custom_object_scope
-from ._registry import get_custom_objects
-from ._registry import get_registered_name
-from ._registry import get_registered_object
-from ._registry import register_keras_serializable
+from .._core._registry import CustomObjectScope
+from .._core._registry import custom_object_scope
+from .._core._registry import get_custom_objects
+from .._core._registry import get_registered_name
+from .._core._registry import get_registered_object
+from .._core._registry import register_keras_serializable
 from ._serialization import deserialize_keras_object
 from ._serialization import serialize_keras_object
 

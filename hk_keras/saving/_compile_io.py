@@ -11,7 +11,7 @@ and must be passed again when loading, through
 import warnings
 from typing import Any, Dict, List, Mapping, Optional
 
-from . import _registry
+from .._core import _registry
 from ._archive import SavingError
 
 # Keys of `custom_objects` that stand for whole compile() arguments.
@@ -65,8 +65,10 @@ def compile_config(model) -> Optional[Dict[str, Any]]:
   from .. import losses  # pylint: disable=g-import-not-at-top
   from .. import metrics  # pylint: disable=g-import-not-at-top
   from .. import optimizers  # pylint: disable=g-import-not-at-top
-  objective = model._objective  # pylint: disable=protected-access
-  saved = dict(getattr(model, "_compile_config", {}) or {})
+  from .. import _engine  # pylint: disable=g-import-not-at-top
+  options = _engine.live_state(model).options
+  objective = options.objective
+  saved = options.config
   unsaved: List[str] = []
   optimizer = model.optimizer
   if isinstance(optimizer, optimizers.Optimizer):
@@ -83,11 +85,15 @@ def compile_config(model) -> Optional[Dict[str, Any]]:
       "metrics": _encode(objective.metrics_config, metrics.serialize,
                          "metrics", unsaved),
       "loss_weights": objective.loss_weights_config,
-      "steps_per_execution": int(getattr(model, "steps_per_execution", 1)),
+      "weighted_metrics": _encode(objective.weighted_metrics_config,
+                                  metrics.serialize, "weighted_metrics",
+                                  unsaved),
+      "steps_per_execution": options.steps_per_execution,
       "gradient_accumulation_steps": saved.get("gradient_accumulation_steps"),
-      "debug": bool(getattr(model, "_debug", False)),
+      "debug": options.debug,
+      "run_eagerly": options.eager,
       # False only where it mattered: a float16 policy without loss scaling.
-      "auto_scale_loss": getattr(model, "_loss_scale", True) is not None,
+      "auto_scale_loss": options.loss_scale is not None,
   }
   if unsaved:
     warnings.warn(
@@ -141,17 +147,27 @@ def compile_from_config(model, config: Dict[str, Any],
     else:
       args[name] = _decode(config.get(name), deserialize, objects)
   if missing:
-    raise SavingError(
-        f"{where}: the model was compiled with {', '.join(missing)} that could "
-        "not be saved as config (for example a raw optax transform or a "
-        "lambda loss). Pass the same object(s) again: "
-        f"load_model(path, custom_objects={{{', '.join(repr(m) + ': ...' for m in missing)}}}), "
-        "or load_model(path, compile=False) and call model.compile(...) "
-        "yourself; the saved optimizer state is restored when the optimizer "
-        "has the same structure.")
+    # As Keras 3 when it cannot honour a saved compile config: the model
+    # (architecture, weights) loads, uncompiled, and a warning says why.
+    warnings.warn(
+        f"{where}: the model was compiled with {', '.join(missing)} that "
+        "could not be saved as config (for example a raw optax transform or "
+        "a lambda loss), so the loaded model is NOT compiled; its "
+        "architecture and weights are restored. To resume training with the "
+        "saved optimizer state, pass the same object(s) again: "
+        f"load_model(path, custom_objects={{{', '.join(repr(m) + ': ...' for m in missing)}}}) "
+        "(e.g. custom_objects={'optimizer': tx}), or call model.compile(...) "
+        "with an optimizer of the same structure: the saved optimizer state "
+        "is applied when training starts.", stacklevel=3)
+    return
+  weighted = config.get("weighted_metrics")
+  if _has_unsaved(weighted):
+    weighted = None
   model.compile(
       optimizer=args["optimizer"], loss=args["loss"], metrics=args["metrics"],
       loss_weights=config.get("loss_weights"),
+      weighted_metrics=_decode(weighted, metrics.deserialize, objects),
+      run_eagerly=config.get("run_eagerly", False),
       steps_per_execution=config.get("steps_per_execution", 1),
       gradient_accumulation_steps=config.get("gradient_accumulation_steps"),
       debug=config.get("debug", False),

@@ -26,7 +26,8 @@ from typing import Any, Mapping, Optional
 from . import _archive
 from . import _compile_io
 from . import _graph
-from . import _registry
+from .. import _engine
+from .._core import _registry
 from . import _serialization
 from . import _weights
 from ._archive import SavingError
@@ -67,7 +68,7 @@ def _versions():
 def _train_config(model, train_meta):
   if not getattr(model, "compiled", False):
     return None
-  return {"shuffle_seed": int(model._shuffle_seed),  # pylint: disable=protected-access
+  return {"shuffle_seed": int(_engine.live_state(model).shuffle_seed),
           "step": train_meta.get("step"),
           "has_optimizer_state": bool(train_meta)}
 
@@ -219,7 +220,7 @@ def load_model(filepath, custom_objects: Optional[Mapping[str, Any]] = None,
   if saved is not None:
     _weights.install(model, saved, strict=True)
   elif train_config.get("shuffle_seed") is not None and model.compiled:
-    model._shuffle_seed = int(train_config["shuffle_seed"])  # pylint: disable=protected-access
+    _engine.live_state(model).shuffle_seed = int(train_config["shuffle_seed"])
   return model
 
 
@@ -322,8 +323,6 @@ def load_weights(model, filepath) -> None:
 class ModelIO:
   """`save`, `save_weights`, `load_weights` and config of `Model`."""
 
-  _pending_train_state = None
-
   def save(self, filepath, overwrite: bool = True, **kwargs) -> None:
     """Saves the model to one `.keras` file (see `hk_keras.saving`).
 
@@ -374,11 +373,3 @@ class ModelIO:
       if issubclass(cls, Sequential) and _graph.is_sequential_config(config):
         return _graph.sequential_from_config(cls, config)
       return cls(**config)
-
-  def _prepare(self, x, y):
-    before = self._ts
-    super()._prepare(x, y)
-    pending = self._pending_train_state
-    if pending is not None and self._ts is not None and self._ts is not before:
-      self._pending_train_state = None
-      self._ts = pending.apply(self, self._ts)

@@ -14,7 +14,7 @@ from typing import Any, Dict, Mapping, Optional
 
 import numpy as np
 
-from . import _registry
+from .._core import _registry
 
 _local = threading.local()
 

@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .. import _engine
 from ._archive import SavingError
 
 _OPT_MISMATCH = (
@@ -190,8 +191,9 @@ class SavedTrainState(NamedTuple):
           " The optimizer starts from scratch; the weights were loaded.",
           stacklevel=4)
       return ts
+    live = _engine.live_state(model)
     if self.shuffle_seed is not None:
-      model._shuffle_seed = int(self.shuffle_seed)  # pylint: disable=protected-access
+      live.shuffle_seed = int(self.shuffle_seed)
     new = ts._replace(opt_state=self.restored(ts.opt_state))
     if self.rng is not None:
       rng = jnp.asarray(self.rng)
@@ -210,15 +212,17 @@ class SavedTrainState(NamedTuple):
         new = new._replace(loss_scale=jax.tree_util.tree_unflatten(
             treedef, [jnp.asarray(self.loss_scale[k], jnp.asarray(l).dtype)
                       for k, l in zip(keys, leaves)]))
-    return model._place(new)  # pylint: disable=protected-access
+    return live.place(new)
 
 
 def train_state_arrays(model) -> Tuple[Dict[str, np.ndarray], dict]:
   """The live train state's arrays (empty if there is none to save)."""
-  ts = getattr(model, "_ts", None)
-  if ts is None or not getattr(model, "compiled", False):
+  live = _engine.live_state(model)
+  if live is None or live.train_state is None or not getattr(
+      model, "compiled", False):
     return {}, {}
-  if model.trainable_mask() != model._train_mask:  # pylint: disable=protected-access
+  ts = live.train_state
+  if not live.is_current():
     # Layers were frozen/unfrozen since: this optimizer state is stale (the
     # next fit starts a new one), so it is not saved.
     return {}, {}
@@ -247,15 +251,10 @@ def install(model, saved: SavedTrainState, strict: bool) -> None:
   now; otherwise that is a warning when the state is applied.
   """
   if strict and getattr(model, "compiled", False) and model.built:
-    from .._engine import _steps  # pylint: disable=g-import-not-at-top
-    trainable, _ = _steps.split_trainable(model.params,
-                                          model.trainable_mask())
-    like = jax.eval_shape(model._tx.init, trainable)  # pylint: disable=protected-access
+    like = _engine.live_state(model).optimizer_state_like()
     problem = saved.check(like)
     if problem is not None:
       raise SavingError(_OPT_MISMATCH.format(where=saved.where,
                                              problem=problem))
-  if saved.shuffle_seed is not None and getattr(model, "compiled", False):
-    model._shuffle_seed = int(saved.shuffle_seed)  # pylint: disable=protected-access
-  model._ts = None  # pylint: disable=protected-access
-  model._pending_train_state = saved  # pylint: disable=protected-access
+  seed = saved.shuffle_seed if getattr(model, "compiled", False) else None
+  _engine.live_state(model).install_saved(saved, shuffle_seed=seed)
