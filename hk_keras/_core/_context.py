@@ -51,10 +51,23 @@ class TraceContext:
     self.output_shapes = {}
     self.input_shapes = {}
     self.traced_layers = []
+    self.foreign_depth = 0
+
+  @contextlib.contextmanager
+  def foreign_code(self):
+    """Runs another library's code: Haiku params it creates (a nested
+    transform of its own) are not this model's weights."""
+    self.foreign_depth += 1
+    try:
+      yield
+    finally:
+      self.foreign_depth -= 1
 
   # -- recording ------------------------------------------------------------
   def _record(self, kind, next_creator, shape, dtype, init, context):
     value = next_creator(shape, dtype, init)
+    if self.foreign_depth:
+      return value
     leaves = [l for l in self.layer_stack if not getattr(l, "_is_container", False)]
     layer = leaves[-1] if leaves else None
     owner = leaves[0] if leaves else None

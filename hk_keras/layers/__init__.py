@@ -11,6 +11,9 @@ from ._global_pooling import GlobalAveragePooling2D
 from ._global_pooling import GlobalMaxPooling2D
 from ._haiku_layer import HaikuLayer
 from ._input import Input, InputLayer, KerasTensor
+from ._equinox_layer import EquinoxLayer
+from ._flax_layer import FlaxLayer
+from ._jax_layer import JaxLayer
 from ._lambda import Lambda
 from ._layer import Layer
 from ._merging import Add, Concatenate, Multiply
@@ -32,4 +35,6 @@ __all__ = [
     # Normalization, embedding, recurrent and attention.
     "BatchNormalization", "Embedding", "GRU", "LSTM", "LayerNormalization",
     "MultiHeadAttention",
+    # Modules and functions of other JAX libraries.
+    "EquinoxLayer", "FlaxLayer", "JaxLayer",
 ]
