@@ -81,3 +81,33 @@ def test_save_best_only_and_errors(tmp_path):
     hk_keras.callbacks.OrbaxCheckpoint(directory, max_to_keep=0)
   with pytest.raises(ValueError, match="No Orbax checkpoint"):
     hk_keras.callbacks.OrbaxCheckpoint(str(tmp_path / "empty")).restore(other)
+
+
+class _Interrupt(hk_keras.callbacks.Callback):
+
+  def on_epoch_end(self, epoch, logs=None):
+    if epoch == 1:
+      raise KeyboardInterrupt("simulated crash after epoch 2")
+
+
+def test_backup_and_restore_orbax_backend_resumes_exactly(tmp_path):
+  straight = _model()
+  _fit(straight, 4)
+  backup_dir = str(tmp_path / "backup")
+  crashed = _model()
+  backup = hk_keras.callbacks.BackupAndRestore(backup_dir, backend="orbax")
+  with pytest.raises(KeyboardInterrupt):
+    _fit(crashed, 4, callbacks=[backup, _Interrupt()])
+  # The epoch-2 save runs in the background; here the process lives on, so
+  # let it finish (a killed process resumes from the last complete one).
+  backup._orbax.wait_until_finished()  # pylint: disable=protected-access
+  assert os.listdir(os.path.join(backup_dir, "orbax"))
+  resumed = _model()
+  history = _fit(resumed, 4, callbacks=[hk_keras.callbacks.BackupAndRestore(
+      backup_dir, backend="orbax")])
+  assert history.epoch == [2, 3]
+  for a, b in zip(straight.get_weights(), resumed.get_weights()):
+    np.testing.assert_array_equal(a, b)
+  assert not os.path.exists(os.path.join(backup_dir, "orbax"))  # deleted
+  with pytest.raises(ValueError, match="backend"):
+    hk_keras.callbacks.BackupAndRestore(backup_dir, backend="h5")

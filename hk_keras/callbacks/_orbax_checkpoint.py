@@ -81,7 +81,6 @@ class OrbaxCheckpoint(Callback):
       self.on_train_batch_end = self._on_train_batch_end
     self._manager = None
     self._epoch = 0
-    self._saves = 0
 
   # -- the manager --------------------------------------------------------------
   def _get_manager(self):
@@ -143,9 +142,14 @@ class OrbaxCheckpoint(Callback):
             "step": step, "order": order, "weights_only": bool(self.save_weights_only),
             "shuffle_seed": getattr(model, "_shuffle_seed", None)}
     manager = self._get_manager()
-    # Orbax numbers checkpoints; the optimizer step keeps them increasing.
-    number = step if step is not None else self._saves
-    self._saves += 1
+    # Orbax numbers checkpoints: by the optimizer step, or (weights only)
+    # one after the latest. A save at an existing number replaces it.
+    latest = manager.latest_step()
+    number = step if step is not None else (
+        0 if latest is None else latest + 1)
+    if number in manager.all_steps():
+      manager.wait_until_finished()
+      manager.delete(number)
     manager.save(number, args=ocp.args.Composite(
         train_state=ocp.args.StandardSave(tree), meta=ocp.args.JsonSave(meta)),
                  force=True)
