@@ -151,13 +151,16 @@ class JaxLayer(Layer):
     return jax.eval_shape(lambda i: self._run_init(i, fake_key), specs)
 
   def _weight_trees(self, inputs):
-    params, state = self._initial_trees(inputs)
-    dtype = self.dtype
-    templates = (_tree_weights.template(params, "params", dtype),
-                 _tree_weights.template(state, "state", dtype))
-    if self._templates is None or hk.running_init():
-      self._templates = templates
-    values = (params, state) if hk.running_init() else (None, None)
+    init = hk.running_init()
+    if init or self._templates is None:
+      # Apply traces reuse the structure found at init (an abstract init
+      # only when this layer object was never initialised).
+      params, state = self._initial_trees(inputs)
+      dtype = self.dtype
+      self._templates = (_tree_weights.template(params, "params", dtype),
+                         _tree_weights.template(state, "state", dtype))
+    templates = self._templates
+    values = (params, state) if init else (None, None)
     return (_tree_weights.read("params", templates[0], values[0]),
             _tree_weights.read("state", templates[1], values[1]),
             templates[1])
