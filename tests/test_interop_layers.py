@@ -197,6 +197,24 @@ def test_linen_training_uses_dropout_keys_and_batch_stats():
       {**layer.params, **layer.state}, X, False)) < ATOL
 
 
+def test_linen_training_step_matches_keras_flax_layer():
+  """Without dropout, a training call (batch statistics, state update)
+  equals Keras 3's FlaxLayer on the same variables."""
+  module, variables = _linen_variables(LinenMLP(dropout=0.0))
+  ours = layers.FlaxLayer(module, variables=variables, name="bn_mlp")
+  model = _model(ours)
+  theirs = keras.layers.FlaxLayer(module, variables=variables)
+  theirs(X)  # build
+  out_ours = model(X, training=True)
+  out_theirs = theirs(X, training=True)
+  assert _max_diff(out_ours, out_theirs) < ATOL
+  new_mean = ours.state["batch_stats"]["BatchNorm_0"]["mean"]
+  keras_mean = theirs.state["batch_stats"]["BatchNorm_0"]["mean"].value
+  assert _max_diff(new_mean, keras_mean) < ATOL
+  assert _max_diff(new_mean, variables["batch_stats"]["BatchNorm_0"][
+      "mean"]) > 0
+
+
 def test_frozen_flax_layer_does_not_change():
   module, variables = _linen_variables(LinenMLP(dropout=0.0))
   wrapped = layers.FlaxLayer(module, variables=variables, name="frozen")

@@ -73,7 +73,6 @@ class FlaxLayer(JaxLayer):
     from flax import nnx  # pylint: disable=g-import-not-at-top
     self.module = module
     self.method = method
-    self.variables_given = variables is not None
     if isinstance(module, nnx.Module):
       if method is not None or variables is not None:
         raise ValueError(

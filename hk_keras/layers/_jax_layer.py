@@ -151,16 +151,17 @@ class JaxLayer(Layer):
     return jax.eval_shape(lambda i: self._run_init(i, fake_key), specs)
 
   def _weight_trees(self, inputs):
-    init = hk.running_init()
-    if init or self._templates is None:
+    values = (None, None)  # apply: the values come from params/state
+    if hk.running_init() or self._templates is None:
       # Apply traces reuse the structure found at init (an abstract init
       # only when this layer object was never initialised).
-      params, state = self._initial_trees(inputs)
-      dtype = self.dtype
-      self._templates = (_tree_weights.template(params, "params", dtype),
-                         _tree_weights.template(state, "state", dtype))
+      trees = self._initial_trees(inputs)
+      self._templates = tuple(
+          _tree_weights.template(tree, kind, self.dtype)
+          for tree, kind in zip(trees, ("params", "state")))
+      if hk.running_init():
+        values = trees
     templates = self._templates
-    values = (params, state) if init else (None, None)
     return (_tree_weights.read("params", templates[0], values[0]),
             _tree_weights.read("state", templates[1], values[1]),
             templates[1])
