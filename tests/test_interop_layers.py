@@ -360,3 +360,9 @@ def test_equinox_state_and_key_plumbing():
   assert _max_diff(before, model.state) > 0  # running statistics updated
   with pytest.raises(TypeError, match="equinox.Module"):
     layers.EquinoxLayer(lambda x: x)
+
+
+def test_missing_extra_is_named():
+  from hk_keras._core._optional import import_optional  # pylint: disable=g-import-not-at-top
+  with pytest.raises(ImportError, match=r"pip install hk_keras\[flax\]"):
+    import_optional("hk_keras_no_such_module", "flax", "flax", "FlaxLayer")

@@ -1,6 +1,7 @@
 """`OrbaxCheckpoint`: the train state as orbax-checkpoint checkpoints."""
 import os
 
+from .._core._optional import import_optional
 from . import _monitor
 from ._batch_counter import BatchCounter
 from ._callback import Callback
@@ -9,7 +10,6 @@ _FORMAT = "hk_keras.orbax"
 
 
 def _ocp():
-  from ..layers._flax_layer import import_optional  # pylint: disable=g-import-not-at-top
   return import_optional("orbax.checkpoint", "orbax-checkpoint", "orbax",
                          "OrbaxCheckpoint")
 

@@ -6,13 +6,13 @@ from ._convolution import Conv1D, Conv2D
 from ._dense import Dense
 from ._dropout import Dropout
 from ._embedding import Embedding
+from ._equinox_layer import EquinoxLayer
+from ._flax_layer import FlaxLayer
 from ._global_pooling import GlobalAveragePooling1D
 from ._global_pooling import GlobalAveragePooling2D
 from ._global_pooling import GlobalMaxPooling2D
 from ._haiku_layer import HaikuLayer
 from ._input import Input, InputLayer, KerasTensor
-from ._equinox_layer import EquinoxLayer
-from ._flax_layer import FlaxLayer
 from ._jax_layer import JaxLayer
 from ._lambda import Lambda
 from ._layer import Layer

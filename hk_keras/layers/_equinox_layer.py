@@ -4,7 +4,7 @@ from typing import Optional
 
 import jax
 
-from ._flax_layer import import_optional
+from .._core._optional import import_optional
 from ._jax_layer import JaxLayer
 
 

@@ -1,24 +1,10 @@
 """`FlaxLayer`: a Flax module (Linen or NNX) as a Keras layer."""
-import importlib
 import inspect
 
 import jax
 
+from .._core._optional import import_optional
 from ._jax_layer import JaxLayer
-
-_MISSING_EXTRA = (
-    "{cls} needs the optional dependency {package!r}, which is not installed. "
-    "Install it with `pip install hk_keras[{extra}]` (or `pip install "
-    "{package}`).")
-
-
-def import_optional(module: str, package: str, extra: str, cls: str):
-  """Imports an optional dependency, naming the extra when it is missing."""
-  try:
-    return importlib.import_module(module)
-  except ImportError as err:
-    raise ImportError(_MISSING_EXTRA.format(cls=cls, package=package,
-                                            extra=extra)) from err
 
 
 def _takes(fn, name) -> bool:
