@@ -7,6 +7,8 @@ import json
 import os
 import zipfile
 
+import equinox as eqx
+import flax.linen
 import haiku as hk
 import jax
 import jax.numpy as jnp
@@ -126,6 +128,29 @@ class TwoTower(hk_keras.Model):
     return {**super().get_config(), "hidden": self.hidden, "rate": self.rate}
 
 
+@saving.register_keras_serializable(package="SavingTest")
+def jax_affine(params, inputs):
+  return inputs @ params["w"] + params["b"]
+
+
+class TinyLinen(flax.linen.Module):
+  """A Linen module for the FlaxLayer round trip."""
+
+  @flax.linen.compact
+  def __call__(self, x):
+    return flax.linen.Dense(3)(x)
+
+
+@saving.register_keras_serializable(package="SavingTest", name="TinyLinen")
+def make_tiny_linen():
+  return TinyLinen()
+
+
+@saving.register_keras_serializable(package="SavingTest", name="MLP")
+def make_eqx_mlp():
+  return eqx.nn.MLP(4, 3, width_size=5, depth=1, key=jax.random.PRNGKey(0))
+
+
 # -- every built-in layer -------------------------------------------------------------
 
 def _seq(layer, shape, dtype="float32"):
@@ -179,6 +204,13 @@ LAYER_CASES = {
                            _x(2, 4, 4, 2)),
     "HaikuLayer": (lambda: _seq(layers.HaikuLayer(haiku_linear, name="hk"),
                                 (4,)), _x(2, 4)),
+    "JaxLayer": (lambda: _seq(layers.JaxLayer(jax_affine, params={
+        "w": np.ones((4, 3), "float32"), "b": np.zeros(3, "float32")}),
+                              (4,)), _x(2, 4)),
+    "FlaxLayer": (lambda: _seq(layers.FlaxLayer(TinyLinen()), (4,)),
+                  _x(2, 4)),
+    "EquinoxLayer": (lambda: _seq(layers.EquinoxLayer(make_eqx_mlp()), (4,)),
+                     _x(2, 4)),
     "LSTM": (lambda: _seq(layers.LSTM(3), (5, 2)), _x(2, 5, 2)),
     "Lambda": (lambda: _seq(layers.Lambda(double_plus_one), (4,)), _x(2, 4)),
     "LayerNormalization": (lambda: _seq(layers.LayerNormalization(), (4,)),

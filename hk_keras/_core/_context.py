@@ -55,10 +55,23 @@ class TraceContext:
     # (`losses`), and weight regularizer penalties (`weight_losses`).
     self.losses: List[Any] = []
     self.weight_losses: List[Any] = []
+    self.foreign_depth = 0
+
+  @contextlib.contextmanager
+  def foreign_code(self):
+    """Runs another library's code: Haiku params it creates (a nested
+    transform of its own) are not this model's weights."""
+    self.foreign_depth += 1
+    try:
+      yield
+    finally:
+      self.foreign_depth -= 1
 
   # -- recording ------------------------------------------------------------
   def _record(self, kind, next_creator, shape, dtype, init, context):
     value = next_creator(shape, dtype, init)
+    if self.foreign_depth:
+      return value
     leaves = [l for l in self.layer_stack if not getattr(l, "_is_container", False)]
     layer = leaves[-1] if leaves else None
     owner = leaves[0] if leaves else None

@@ -7,6 +7,7 @@ from ._history import History
 from ._lambda_callback import LambdaCallback
 from ._lr_scheduler import LearningRateScheduler
 from ._model_checkpoint import ModelCheckpoint
+from ._orbax_checkpoint import OrbaxCheckpoint
 from ._progbar import ProgbarLogger
 from ._reduce_lr import ReduceLROnPlateau
 from ._tensorboard import TensorBoard
@@ -22,6 +23,7 @@ __all__ = [
     "LambdaCallback",
     "LearningRateScheduler",
     "ModelCheckpoint",
+    "OrbaxCheckpoint",
     "ProgbarLogger",
     "ReduceLROnPlateau",
     "TensorBoard",

@@ -1,6 +1,7 @@
 """`BackupAndRestore`: resume an interrupted `fit` where it stopped."""
 import json
 import os
+import shutil
 
 from .. import _engine
 from ._batch_counter import BatchCounter
@@ -8,6 +9,8 @@ from ._callback import Callback
 
 _POINTER = "latest.json"
 _FORMAT = "hk_keras.backup"
+_ORBAX_DIR = "orbax"
+_BACKENDS = ("npz", "orbax")
 
 
 class BackupAndRestore(Callback):
@@ -33,6 +36,10 @@ class BackupAndRestore(Callback):
     double_checkpoint: ignored (see above).
     delete_checkpoint: delete the backups when `fit` ends normally (not
       after an exception or a kill).
+    backend: "npz" (a `.weights.npz` file per backup) or "orbax" (Orbax
+      checkpoints of the train state in `backup_dir/orbax`, saved in the
+      background, written by `OrbaxCheckpoint`; needs the `orbax` extra).
+      Not in Keras 3.
 
   Raises:
     ValueError: on a bad save_freq, or (when restoring) an unbuilt model.
@@ -43,13 +50,23 @@ class BackupAndRestore(Callback):
   """
 
   def __init__(self, backup_dir, save_freq="epoch", double_checkpoint=False,
-               delete_checkpoint=True):
+               delete_checkpoint=True, backend="npz"):
     super().__init__()
     del double_checkpoint
     if not backup_dir:
       raise ValueError("BackupAndRestore needs a backup_dir. Received: "
                        f"backup_dir={backup_dir!r}")
+    if backend not in _BACKENDS:
+      raise ValueError(f"BackupAndRestore backend must be one of {_BACKENDS}. "
+                       f"Received: backend={backend!r}")
     self.backup_dir = os.fspath(backup_dir)
+    self.backend = backend
+    self._orbax = None
+    if backend == "orbax":
+      from ._orbax_checkpoint import OrbaxCheckpoint  # pylint: disable=g-import-not-at-top
+      # Two kept: replacing a same-step save never leaves none.
+      self._orbax = OrbaxCheckpoint(os.path.join(self.backup_dir, _ORBAX_DIR),
+                                    max_to_keep=2)
     self.save_freq = save_freq
     self.delete_checkpoint = delete_checkpoint
     self._counter = None
@@ -73,6 +90,9 @@ class BackupAndRestore(Callback):
   def on_train_begin(self, logs=None):
     if self._counter is not None:
       self._counter = BatchCounter(self.save_freq)
+    if self._orbax is not None:
+      self._restore_orbax()
+      return
     latest = self._latest()
     if latest is None:
       return
@@ -86,6 +106,21 @@ class BackupAndRestore(Callback):
     self.model.load_weights(path)
     # fit reads this after on_train_begin: it starts at this epoch.
     _engine.live_state(self.model).request_initial_epoch(epoch)
+    self._current_epoch = epoch
+
+  def _restore_orbax(self):
+    self._orbax.set_model(self.model)
+    if not os.path.isdir(self._orbax.directory) or not any(
+        d.isdigit() for d in os.listdir(self._orbax.directory)):
+      return
+    if not self.model.built:
+      raise ValueError(
+          "BackupAndRestore found a backup, but model "
+          f"{self.model.name!r} is not built, so it cannot be restored. "
+          "Build the model before fit (model.build(input_shape), an Input "
+          "layer, or calling it on a batch), as in Keras.")
+    epoch = self._orbax.restore(self.model)
+    self.model._initial_epoch = epoch  # pylint: disable=protected-access
     self._current_epoch = epoch
 
   # -- back up -------------------------------------------------------------------
@@ -104,6 +139,10 @@ class BackupAndRestore(Callback):
     self._backup(epoch + 1, f"epoch{epoch + 1}")
 
   def _backup(self, resume_epoch, tag):
+    if self._orbax is not None:
+      self.model._mark_trained()  # pylint: disable=protected-access
+      self._orbax._save(resume_epoch)  # pylint: disable=protected-access
+      return
     os.makedirs(self.backup_dir, exist_ok=True)
     name = f"backup-{tag}.weights.npz"
     self.model.save_weights(os.path.join(self.backup_dir, name))
@@ -119,6 +158,10 @@ class BackupAndRestore(Callback):
         _remove(os.path.join(self.backup_dir, entry))
 
   def on_train_end(self, logs=None):
+    if self._orbax is not None:
+      self._orbax.close()
+      if self.delete_checkpoint:
+        shutil.rmtree(self._orbax.directory, ignore_errors=True)
     if self.delete_checkpoint and os.path.isdir(self.backup_dir):
       self._clean(keep=())
       try:

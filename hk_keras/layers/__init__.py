@@ -7,11 +7,14 @@ from ._activity_regularization import ActivityRegularization
 from ._dense import Dense
 from ._dropout import Dropout
 from ._embedding import Embedding
+from ._equinox_layer import EquinoxLayer
+from ._flax_layer import FlaxLayer
 from ._global_pooling import GlobalAveragePooling1D
 from ._global_pooling import GlobalAveragePooling2D
 from ._global_pooling import GlobalMaxPooling2D
 from ._haiku_layer import HaikuLayer
 from ._input import Input, InputLayer, KerasTensor
+from ._jax_layer import JaxLayer
 from ._lambda import Lambda
 from ._layer import Layer
 from ._merging import Add, Concatenate, Multiply
@@ -35,4 +38,6 @@ __all__ = [
     "MultiHeadAttention",
     # Losses from layers.
     "ActivityRegularization",
+    # Modules and functions of other JAX libraries.
+    "EquinoxLayer", "FlaxLayer", "JaxLayer",
 ]

@@ -8,6 +8,7 @@ functions are found by registered name (`register_keras_serializable`) or
 `custom_objects`. See docs/saving_and_loading.md.
 """
 from ._archive import SavingError
+from ._exported import load_exported
 from ._model_io import load_model
 from ._model_io import load_weights
 from ._model_io import save_model
@@ -29,6 +30,7 @@ __all__ = [
     "get_custom_objects",
     "get_registered_name",
     "get_registered_object",
+    "load_exported",
     "load_model",
     "load_weights",
     "register_keras_serializable",
