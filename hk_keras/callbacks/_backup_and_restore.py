@@ -120,7 +120,7 @@ class BackupAndRestore(Callback):
           "Build the model before fit (model.build(input_shape), an Input "
           "layer, or calling it on a batch), as in Keras.")
     epoch = self._orbax.restore(self.model)
-    self.model._initial_epoch = epoch  # pylint: disable=protected-access
+    _engine.live_state(self.model).request_initial_epoch(epoch)
     self._current_epoch = epoch
 
   # -- back up -------------------------------------------------------------------
@@ -140,7 +140,6 @@ class BackupAndRestore(Callback):
 
   def _backup(self, resume_epoch, tag):
     if self._orbax is not None:
-      self.model._mark_trained()  # pylint: disable=protected-access
       self._orbax._save(resume_epoch)  # pylint: disable=protected-access
       return
     os.makedirs(self.backup_dir, exist_ok=True)

@@ -11,7 +11,7 @@ from typing import Any, Optional
 import jax.numpy as jnp
 import numpy as np
 
-from . import _registry
+from .._core import _registry
 
 _MODULE_MISSING = (
     "Cannot rebuild layer {layer!r} ({cls}): the {what} {ref!r} is not stored "

@@ -8,6 +8,7 @@ Restoring goes through the same matching and train-state installation as
 """
 import numpy as np
 
+from .. import _engine
 from . import _weights
 
 
@@ -21,7 +22,7 @@ def state_tree(model, weights_only=False):
       model)
   if not arrays:
     return tree, None, order
-  ts = model._ts  # pylint: disable=protected-access
+  ts = _engine.live_state(model).train_state
   tree["opt_state"] = _weights.host(ts.opt_state)
   tree["rng"] = _weights.host(ts.rng)
   tree["step"] = _weights.host(ts.step)
