@@ -18,7 +18,8 @@ from .._core import _replica
 _NONFINITE_HINT = (
     "Training produced a non-finite value (debug=True check): {}. Common "
     "causes: a learning rate that is too high, log of zero in a custom loss, "
-    "or inputs containing NaN/inf.")
+    "inputs containing NaN/inf, or sparse class labels outside [0, "
+    "num_classes) (SparseCategoricalCrossentropy gives them a NaN loss).")
 
 
 def split_trainable(params, mask):

@@ -19,6 +19,7 @@ from ..layers import _layer
 from . import _data
 from . import _steps
 from . import _strategy
+from . import _validation
 from .._core import _replica
 from ._objective import Objective
 from ._train_state import TrainState
@@ -440,6 +441,9 @@ class Trainer:
       RuntimeError: if the model is not compiled.
       ValueError: on inconsistent data (sizes, shapes) or arguments.
     """
+    _validation.check_fit(x, y, batch_size, epochs, initial_epoch,
+                          sample_weight, validation_data, steps_per_epoch,
+                          validation_steps, validation_batch_size)
     self._require_compiled("fit")
     if x is None:
       raise ValueError("fit() needs training data: pass x (and y).")
@@ -713,6 +717,7 @@ class Trainer:
                sample_weight=None, steps=None, callbacks=None,
                return_dict=False):
     """Loss and metrics on data; a scalar, a list or (return_dict) a dict."""
+    _validation.check_evaluate(x, y, batch_size, sample_weight, steps)
     self._require_compiled("evaluate")
     cbs = callbacks_lib.CallbackList(list(callbacks or []), self,
                                      {"steps": steps, "verbose": verbose})
@@ -733,6 +738,7 @@ class Trainer:
   def predict(self, x, batch_size=None, verbose="auto", steps=None,
               callbacks=None):
     """Predictions as NumPy arrays, exactly one row per input row."""
+    _validation.check_predict(x, batch_size, steps)
     if _data.is_array_data(x):
       arrays = _data.ArrayData(x)
       if not self.built:

@@ -86,7 +86,8 @@ class KerasFile:
     version = self.metadata["format_version"]
     if version > format_version:
       raise SavingError(
-          f"{self.where} uses format version {version}, newer than this "
+          f"{archive.where(METADATA)}: the file uses format version "
+          f"{version}, newer than this "
           f"hk_keras reads ({format_version}); upgrade hk_keras.")
     files = self.metadata["files"]
     for name in (CONFIG, WEIGHTS, OPTIMIZER):
