@@ -15,7 +15,9 @@ import hashlib
 import json
 import os
 import struct
+import tokenize
 import zipfile
+import zlib
 from typing import Dict, NamedTuple, Optional, Tuple
 
 import numpy as np
@@ -168,7 +170,7 @@ def _open_zip(f, size, max_entries, where, kind="zip archive"):
   except SavingError:
     raise
   except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError,
-          ValueError, struct.error, NotImplementedError) as err:
+          ValueError, struct.error, NotImplementedError, zlib.error) as err:
     raise SavingError(
         f"{where} is not a valid {kind}: the zip is corrupt or truncated "
         f"({type(err).__name__}: {err}). Use a complete file written by "
@@ -183,7 +185,7 @@ def _read_error(where, err) -> SavingError:
 
 
 _READ_ERRORS = (zipfile.BadZipFile, OSError, EOFError, ValueError,
-                NotImplementedError, struct.error)
+                NotImplementedError, struct.error, zlib.error)
 
 
 def _stream_hash(f) -> Tuple[str, int]:
@@ -353,7 +355,10 @@ class Npz:
         else:
           raise ValueError(f"unknown .npy version {version}")
         offset = f.tell()
-    except (_READ_ERRORS + (SyntaxError, TypeError, KeyError)) as err:
+    # (MemoryError: Python's parser gives it for a header nested too deeply;
+    # the header is at most 10,000 bytes, so nothing large was allocated.)
+    except (_READ_ERRORS + (SyntaxError, TypeError, KeyError, MemoryError,
+                            tokenize.TokenError, RecursionError)) as err:
       raise SavingError(f"{where} has a corrupt .npy header ({err}).") \
           from None
     dtype = np.dtype(dtype)
