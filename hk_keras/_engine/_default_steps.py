@@ -30,7 +30,8 @@ from ._train_state import split_trainable
 _NONFINITE_HINT = (
     "Training produced a non-finite value (debug=True check): {}. Common "
     "causes: a learning rate that is too high, log of zero in a custom loss, "
-    "or inputs containing NaN/inf.")
+    "inputs containing NaN/inf, or sparse class labels outside [0, "
+    "num_classes) (SparseCategoricalCrossentropy gives them a NaN loss).")
 
 _NO_METRIC_SCOPE = (
     "compute_metrics(x, y, y_pred, sample_weight) updates the metric states "

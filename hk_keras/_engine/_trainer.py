@@ -15,6 +15,7 @@ from typing import Optional
 
 from . import _default_steps
 from . import _loops
+from . import _validation
 from ._compile_options import CompileOptions
 from ._live_state import LiveState
 from ._train_state import TrainState
@@ -194,6 +195,9 @@ class Trainer:
       RuntimeError: if the model is not compiled.
       ValueError: on inconsistent data (sizes, shapes) or arguments.
     """
+    _validation.check_fit(x, y, batch_size, epochs, initial_epoch,
+                          sample_weight, validation_data, steps_per_epoch,
+                          validation_steps, validation_batch_size)
     self._require_compiled("fit")
     return _loops.fit(self, self._live, x, y, batch_size, epochs, verbose,
                       callbacks, validation_split, validation_data, shuffle,
@@ -205,6 +209,7 @@ class Trainer:
                sample_weight=None, steps=None, callbacks=None,
                return_dict=False):
     """Loss and metrics on data; a scalar, a list or (return_dict) a dict."""
+    _validation.check_evaluate(x, y, batch_size, sample_weight, steps)
     self._require_compiled("evaluate")
     return _loops.evaluate(self, self._live, x, y, batch_size, verbose,
                            sample_weight, steps, callbacks, return_dict)
@@ -213,6 +218,7 @@ class Trainer:
               callbacks=None):
     """Predictions as NumPy arrays, exactly one row per input row."""
     del verbose, callbacks
+    _validation.check_predict(x, batch_size, steps)
     return _loops.predict(self, self._live, x, batch_size, steps)
 
   def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,

@@ -77,15 +77,34 @@ class BackupAndRestore(Callback):
 
   # -- restore -------------------------------------------------------------------
   def _latest(self):
-    """(file path, epoch) of the last complete backup, or None."""
+    """(file path, epoch) of the last complete backup, or None.
+
+    Raises:
+      SavingError: if `latest.json` is malformed or names a file outside
+        `backup_dir`.
+    """
+    from ..saving import _reader  # pylint: disable=g-import-not-at-top
+    from ..saving import _schema  # pylint: disable=g-import-not-at-top
+    from ..saving import SavingError  # pylint: disable=g-import-not-at-top
     pointer = os.path.join(self.backup_dir, _POINTER)
     if not os.path.exists(pointer):
       return None
-    with open(pointer, encoding="utf-8") as f:
-      info = json.load(f)
-    if info.get("format") != _FORMAT:
-      raise ValueError(f"{pointer!r} was not written by BackupAndRestore.")
-    return os.path.join(self.backup_dir, info["file"]), int(info["epoch"])
+    with open(pointer, "rb") as f:
+      data = _reader.read_limited(f, 2**16, repr(pointer))
+    info = _schema.backup_pointer(
+        _reader.parse_json(data, repr(pointer)), _schema.Where(repr(pointer)),
+        _FORMAT)
+    name = info["file"]
+    path = os.path.join(self.backup_dir, name)
+    root = os.path.realpath(self.backup_dir)
+    if (os.path.basename(name) != name or name in ("", ".", "..") or
+        os.path.dirname(os.path.realpath(path)) != root):
+      raise SavingError(
+          f"{pointer!r} names the backup file {name!r}, which is not a file "
+          f"directly inside the backup directory {self.backup_dir!r}. "
+          "BackupAndRestore only reads its own files there; the pointer was "
+          "edited or crafted. Delete it to start afresh.")
+    return path, info["epoch"]
 
   def on_train_begin(self, logs=None):
     if self._counter is not None:

@@ -84,6 +84,12 @@ class ModelCheckpoint(Callback):
     fields["epoch"] = epoch + 1
     if batch is not None:
       fields.setdefault("batch", batch + 1)
+    for key, value in fields.items():
+      # Logs fill the name only: a value must not lead out of the directory.
+      if isinstance(value, str) and ("/" in value or os.sep in value or
+                                     value.startswith("..")):
+        fields[key] = value.replace("/", "_").replace(os.sep, "_").replace(
+            "..", "__")
     try:
       return self.filepath.format(**fields)
     except (KeyError, IndexError, ValueError) as e:

@@ -151,6 +151,8 @@ def sparse_categorical_crossentropy(y_true,
     from_logits: whether `y_pred` holds logits.
     ignore_class: optional class index whose entries get a loss of 0.
       (`SparseCategoricalCrossentropy` also leaves them out of the mean.)
+      Any other label outside `[0, num_classes)` gets a NaN loss (Keras on
+      JAX gives 0), so `compile(debug=True)` stops training there.
     axis: the class axis of `y_pred`.
 
   Returns:
@@ -175,6 +177,13 @@ def sparse_categorical_crossentropy(y_true,
   one_hot = jax.nn.one_hot(labels, y_pred.shape[axis], axis=axis,
                            dtype=jnp.bool_)
   res = -jnp.sum(jnp.where(one_hot, log_prob, 0.0), axis=axis)
+  # A label outside [0, num_classes) has no class to score: NaN (Keras on
+  # JAX silently gives 0), so the loss shows it and compile(debug=True)
+  # raises at that step.
+  out_of_range = (labels < 0) | (labels >= y_pred.shape[axis])
+  if valid is not None:
+    out_of_range = out_of_range & valid
+  res = jnp.where(out_of_range, jnp.nan, res)
   if valid is not None:
     res = jnp.where(valid, res, 0.0)
   return res

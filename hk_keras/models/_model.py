@@ -13,6 +13,7 @@ from ..layers import _input
 from ..layers import _layer
 from .._engine._trainer import Trainer
 from ..layers._layer import Layer
+from ..saving import _load_guard
 from ..saving._model_io import ModelIO
 from ._export import ExportMixin
 
@@ -211,14 +212,14 @@ class Model(ExportMixin, ModelIO, Trainer, Layer):
             ". Give the Input a concrete size for that dimension (e.g. "
             "Input((28, 28, 1))), or use a global pooling layer instead of "
             "Flatten before Dense.")
-    dummies = jax.tree_util.tree_map(
-        lambda s: jnp.zeros(s.shape, s.dtype),
-        concrete(_input._DUMMY_SIZES[-1]))
     self._input_spec = jax.tree_util.tree_map(
         lambda s: _input.ShapeSpec((None,) + tuple(s.shape[1:]), s.dtype),
         self._pack_inputs(arg_specs),
         is_leaf=lambda s: isinstance(s, _input.ShapeSpec))
-    params, state = self.transformed.init(utils.next_rng_key(), *dummies)
+    # Loading checks the weight shapes against the file before this
+    # allocates them (see saving/_load_guard.py).
+    params, state = _load_guard.initial_weights(
+        self, concrete(_input._DUMMY_SIZES[-1]))
     self._finish_build(self._last_trace, params, state)
 
   def _build_from_arrays(self, args):

@@ -5,7 +5,10 @@ Haiku state, compile arguments and the live train state (optimizer state,
 RNG key, step, shuffle seed); `load_model` rebuilds the model and resumes
 `fit` exactly. No code and no pickle is ever stored: custom classes and
 functions are found by registered name (`register_keras_serializable`) or
-`custom_objects`. See docs/saving_and_loading.md.
+`custom_objects`. Loading is safe on untrusted files: everything is
+checked before it is inflated or allocated, memory stays in proportion to
+the model (at most `max_bytes`), and every bad file raises `SavingError`.
+See docs/saving_and_loading.md.
 """
 from ._archive import SavingError
 from ._exported import load_exported

@@ -10,6 +10,7 @@ import io
 import json
 import os
 import tempfile
+import time
 import zipfile
 from typing import Callable, Dict, Mapping
 
@@ -39,9 +40,10 @@ def atomic_write(path: str, write: Callable) -> None:
     raise FileNotFoundError(
         f"Cannot save to {path!r}: the directory {directory!r} does not "
         "exist. Create it first (os.makedirs).")
-  fd, tmp = tempfile.mkstemp(dir=directory,
-                             prefix="." + os.path.basename(path) + ".",
-                             suffix=".tmp")
+  remove_stale_temporaries(path)
+  fd, tmp = tempfile.mkstemp(
+      dir=directory, prefix=f".{os.path.basename(path)}.{os.getpid()}.",
+      suffix=".tmp")
   try:
     with os.fdopen(fd, "wb") as f:
       write(f)
@@ -62,6 +64,50 @@ def atomic_write(path: str, write: Callable) -> None:
       os.close(dir_fd)
   except OSError:
     pass
+
+
+_LEGACY_TEMP_AGE_S = 3600
+
+
+def _alive(pid: int) -> bool:
+  try:
+    os.kill(pid, 0)
+  except ProcessLookupError:
+    return False
+  except (PermissionError, OSError):
+    return True  # exists (another user's) or unknown: leave it
+  return True
+
+
+def remove_stale_temporaries(path: str) -> None:
+  """Removes temporary files that interrupted writes of `path` left.
+
+  A temporary file is `.<name>.<pid>.<random>.tmp`; it is stale when its
+  process no longer runs (a write in flight in another live process is left
+  alone). Files without a pid (older hk_keras) go after an hour.
+  """
+  directory = os.path.dirname(os.path.abspath(path))
+  prefix = "." + os.path.basename(path) + "."
+  try:
+    entries = os.listdir(directory)
+  except OSError:
+    return
+  now = time.time()
+  for entry in entries:
+    if not (entry.startswith(prefix) and entry.endswith(".tmp")):
+      continue
+    middle = entry[len(prefix):-len(".tmp")]
+    pid, _, rest = middle.partition(".")
+    full = os.path.join(directory, entry)
+    try:
+      if pid.isdigit() and rest:
+        stale = int(pid) != os.getpid() and not _alive(int(pid))
+      else:
+        stale = now - os.path.getmtime(full) > _LEGACY_TEMP_AGE_S
+      if stale:
+        os.unlink(full)
+    except OSError:
+      pass
 
 
 def sha256(data: bytes) -> str:

@@ -24,10 +24,12 @@ import os
 from typing import Any, Mapping, Optional
 
 from . import _archive
+from . import _checked_load
 from . import _compile_io
 from . import _graph
 from .. import _engine
 from .._core import _registry
+from . import _load_guard
 from . import _serialization
 from . import _weights
 from ._archive import SavingError
@@ -122,55 +124,20 @@ def save_model(model, filepath, overwrite: bool = True) -> None:
   _archive.atomic_write(filepath, lambda f: _archive.write_zip(f, members))
 
 
-def _read_keras(filepath):
-  """(config, metadata, weights arrays, train arrays) of a `.keras` file,
-  checksums verified."""
-  filepath = os.fspath(filepath)
-  members = _archive.read_zip(filepath)
-  for name in (_METADATA, _CONFIG, _WEIGHTS):
-    if name not in members:
-      raise SavingError(
-          f"{filepath!r} is not a complete hk_keras .keras file: it has no "
-          f"{name!r} (members: {sorted(members)[:6]}). The file is truncated "
-          "or corrupt, or was written by another program (Keras's own .keras "
-          "files hold .h5 weights).")
-  metadata = _json(members[_METADATA], filepath, _METADATA)
-  version = metadata.get("format_version")
-  if metadata.get("format") != FORMAT or not isinstance(version, int):
-    raise SavingError(f"{filepath!r}: {_METADATA} does not describe an "
-                      f"hk_keras model (format {metadata.get('format')!r}).")
-  if version > FORMAT_VERSION:
-    raise SavingError(
-        f"{filepath!r} uses format version {version}, newer than this "
-        f"hk_keras reads ({FORMAT_VERSION}); upgrade hk_keras.")
-  for name, info in metadata.get("files", {}).items():
-    if name not in members:
-      raise SavingError(f"{filepath!r} is incomplete: {name!r} is listed in "
-                        f"{_METADATA} but missing from the archive.")
-    if _archive.sha256(members[name]) != info.get("sha256"):
-      raise SavingError(
-          f"{filepath!r} is corrupt: the checksum of {name!r} does not match "
-          f"the one recorded when it was saved (sha256 {info.get('sha256')}). "
-          "The file was modified or damaged after saving.")
-  config = _json(members[_CONFIG], filepath, _CONFIG)
-  weights = _archive.read_npz(members[_WEIGHTS], f"{filepath!r}/{_WEIGHTS}")
-  train = {}
-  if _OPTIMIZER in members:
-    train = _archive.read_npz(members[_OPTIMIZER],
-                              f"{filepath!r}/{_OPTIMIZER}")
-  return config, metadata, weights, train
+_REBUILD_ERRORS = (ValueError, TypeError, KeyError, AttributeError,
+                   IndexError, OverflowError, RecursionError, RuntimeError,
+                   NotImplementedError, ArithmeticError)
 
 
-def _json(data, filepath, name):
-  try:
-    return json.loads(data.decode("utf-8"))
-  except (UnicodeDecodeError, json.JSONDecodeError) as err:
-    raise SavingError(f"{filepath!r}: {name} is not valid JSON ({err}).") \
-        from err
+def _rebuild_error(where, member, what, err) -> SavingError:
+  return SavingError(
+      f"{where} (member {member!r}): {what} failed: {type(err).__name__}: "
+      f"{err}")
 
 
 def load_model(filepath, custom_objects: Optional[Mapping[str, Any]] = None,
-               compile: bool = True, safe_mode: bool = True):  # pylint: disable=redefined-builtin
+               compile: bool = True, safe_mode: bool = True,  # pylint: disable=redefined-builtin
+               max_bytes: Optional[int] = None):
   """Rebuilds a model saved with `model.save()`, ready to resume `fit`.
 
   The architecture is rebuilt from config (classes by registered name or
@@ -178,6 +145,10 @@ def load_model(filepath, custom_objects: Optional[Mapping[str, Any]] = None,
   state are set, the model is compiled as it was, and the saved optimizer
   state, RNG key, step count and shuffle seed are restored, so
   `fit(..., initial_epoch=k)` continues exactly where the saved run was.
+
+  The file is checked before anything is inflated or allocated (see
+  "Loading untrusted files" in docs/saving_and_loading.md): memory stays
+  in proportion to the model the config describes, and at most `max_bytes`.
 
   Args:
     filepath: a `.keras` file.
@@ -190,31 +161,54 @@ def load_model(filepath, custom_objects: Optional[Mapping[str, Any]] = None,
       it with an optimizer of the same structure and train.
     safe_mode: refuse `Lambda`/`HaikuLayer` layers whose function was a
       lambda (as Keras refuses to load lambdas in safe mode).
+    max_bytes: the most bytes the load may read into memory (weights,
+      optimizer state, JSON). Default: the environment variable
+      `HK_KERAS_MAX_LOAD_BYTES`, else 4 GiB. Not a Keras argument.
 
   Returns:
     The model.
 
   Raises:
     FileNotFoundError: if there is no file.
-    ValueError: (`SavingError`) for a corrupt or truncated file, a checksum
-      mismatch, weights that do not fit, an unknown class, a missing
-      function, or a compile argument that was not saved and not passed.
+    SavingError: (a `ValueError`) for a corrupt, truncated, crafted or too
+      large file, a checksum mismatch, weights that do not fit, an unknown
+      class, a missing function, or a compile argument that was not saved
+      and not passed. The message names the file, the member and the
+      problem.
   """
   filepath = os.fspath(filepath)
-  config, metadata, weights, train = _read_keras(filepath)
-  if not isinstance(config, dict) or "model" not in config:
-    raise SavingError(f"{filepath!r}: {_CONFIG} has no 'model' entry.")
-  model = _serialization.deserialize_keras_object(
-      config["model"], custom_objects=_layer_objects(custom_objects),
-      safe_mode=safe_mode)
-  where = repr(filepath)
-  rename = _load_weight_arrays(model, weights, metadata.get("weights", []),
-                               where)
+  with _checked_load.KerasFile(filepath, FORMAT, FORMAT_VERSION,
+                               max_bytes) as kfile:
+    return _load_model(kfile, custom_objects, compile, safe_mode)
+
+
+def _load_model(kfile, custom_objects, compile, safe_mode):  # pylint: disable=redefined-builtin
+  config, where = kfile.config, kfile.where
+  try:
+    with _load_guard.checking(_checked_load.build_check(kfile)):
+      model = _serialization.deserialize_keras_object(
+          config["model"], custom_objects=_layer_objects(custom_objects),
+          safe_mode=safe_mode)
+  except SavingError:
+    raise
+  except _REBUILD_ERRORS as err:
+    raise _rebuild_error(where, _CONFIG, "rebuilding the model", err) from err
+  if not hasattr(model, "_records"):
+    raise SavingError(f"{where} (member {_CONFIG!r}): the saved object is a "
+                      f"{type(model).__name__}, not a model.")
+  rename = _load_weight_arrays(model, kfile, kfile.metadata.get("weights", []))
   compile_config = config.get("compile_config")
   if compile and compile_config is not None:
-    _compile_io.compile_from_config(model, compile_config, custom_objects,
-                                    where)
+    try:
+      _compile_io.compile_from_config(model, compile_config, custom_objects,
+                                      where)
+    except SavingError:
+      raise
+    except _REBUILD_ERRORS as err:
+      raise _rebuild_error(where, _CONFIG, "compiling the model as saved",
+                           err) from err
   train_config = config.get("train_state") or {}
+  train = _checked_load.read_train(model, kfile)
   saved = _weights.saved_train_state(train, train_config.get("shuffle_seed"),
                                      rename, where)
   if saved is not None:
@@ -229,18 +223,17 @@ def _layer_objects(custom_objects):
           if k not in _compile_io.COMPILE_ARGS}
 
 
-def _load_weight_arrays(model, weights, listing, where):
-  if not weights:
-    return {}
-  if not model.built:
+def _load_weight_arrays(model, source, listing):
+  built = model.built
+  if not built and _checked_load.weight_keys(source.weights):
     raise SavingError(
-        f"{where} holds weights but the rebuilt model {model.name!r} is not "
-        "built, so they have nowhere to go. Build it (model.build(shape)) and "
-        "use model.load_weights(path).")
-  order = [w["path"] for w in listing]
-  pairs, rename = _weights.match_weights(model, weights, order, where)
-  _weights.set_weights(model, pairs)
-  return rename
+        f"{source.where} holds weights but the rebuilt model {model.name!r} is "
+        "not built, so they have nowhere to go. Build it (model.build(shape)) "
+        "and use model.load_weights(path).")
+  if not built:
+    return {}
+  return _checked_load.read_weights(model, source, listing,
+                                    _weights.match_weights)
 
 
 # -- .weights.npz ------------------------------------------------------------------------
@@ -271,49 +264,51 @@ def save_weights(model, filepath, overwrite: bool = True) -> None:
                         lambda f: _archive.write_npz(f, arrays, extra))
 
 
-def load_weights(model, filepath) -> None:
+def load_weights(model, filepath, max_bytes: Optional[int] = None) -> None:
   """Loads weights from a `.weights.npz` or `.keras` file into `model`.
 
   Weights are matched by Haiku path (or by creation order when only module
   names differ). A file with a train state also restores the optimizer
   state, RNG key, step and shuffle seed when the model trains next with an
   optimizer of the same structure (otherwise a warning says the optimizer
-  starts afresh).
+  starts afresh). Every array is checked against the model before it is
+  read (see "Loading untrusted files" in docs/saving_and_loading.md).
+
+  Args:
+    model: a built model.
+    filepath: a `.weights.npz` or `.keras` file.
+    max_bytes: the most bytes the load may read (default: the environment
+      variable `HK_KERAS_MAX_LOAD_BYTES`, else 4 GiB).
 
   Raises:
     FileNotFoundError: if there is no file.
-    ValueError: (`SavingError`) for a corrupt file, or weights written by a
-      different architecture (count, names or shapes; the message names the
-      layer and both shapes), or an unbuilt model.
+    ValueError: for an unbuilt model; `SavingError` (a `ValueError`) for a
+      corrupt, crafted or too large file, or weights written by a different
+      architecture (count, names or shapes; the message names the layer and
+      both shapes).
   """
   filepath = os.fspath(filepath)
-  if filepath.endswith(".keras"):
-    config, metadata, weights, train = _read_keras(filepath)
-    train_config = config.get("train_state") or {}
-    listing = metadata.get("weights", [])
-  else:
+  if not model.built:
     if not os.path.exists(filepath):
       raise FileNotFoundError(f"No weights file at {filepath!r}.")
-    arrays = _archive.read_npz(filepath, repr(filepath))
-    metadata = _archive.json_entry(arrays, _METADATA_KEY) or {}
-    if metadata.get("format") not in (None, WEIGHTS_FORMAT):
-      raise SavingError(f"{filepath!r} is not an hk_keras weights file.")
-    weights = {k: v for k, v in arrays.items()
-               if k.startswith(("params/", "state/"))}
-    train = {k: v for k, v in arrays.items() if k not in weights}
-    train_config = metadata.get("train_state") or {}
-    listing = metadata.get("weights", [])
-  if not model.built:
     raise ValueError(
         f"Model {model.name!r} is not built yet, so weights cannot be loaded "
         "into it. Build it first with model.build(input_shape) or by calling "
         "it on a batch, as in Keras.")
-  where = repr(filepath)
-  order = [w["path"] for w in listing]
-  pairs, rename = _weights.match_weights(model, weights, order, where)
-  _weights.set_weights(model, pairs)
+  if filepath.endswith(".keras"):
+    source = _checked_load.KerasFile(filepath, FORMAT, FORMAT_VERSION,
+                                     max_bytes)
+    train_config = source.config.get("train_state") or {}
+  else:
+    source = _checked_load.WeightsFile(filepath, WEIGHTS_FORMAT,
+                                       _METADATA_KEY, max_bytes)
+    train_config = source.metadata.get("train_state") or {}
+  with source:
+    listing = source.metadata.get("weights", [])
+    rename = _load_weight_arrays(model, source, listing)
+    train = _checked_load.read_train(model, source)
   saved = _weights.saved_train_state(train, train_config.get("shuffle_seed"),
-                                     rename, where)
+                                     rename, source.where)
   if saved is not None:
     _weights.install(model, saved, strict=False)
 
@@ -351,8 +346,14 @@ class ModelIO:
     """Saves the weights (and train state, if any) to a `.weights.npz`."""
     save_weights(self, filepath, overwrite=overwrite)
 
-  def load_weights(self, filepath, skip_mismatch: bool = False) -> None:
+  def load_weights(self, filepath, skip_mismatch: bool = False,
+                   max_bytes: Optional[int] = None) -> None:
     """Loads weights from a `.weights.npz` (or `.keras`) file.
+
+    Args:
+      filepath: the file.
+      skip_mismatch: must be False (hk_keras loads all weights or raises).
+      max_bytes: the most bytes the load may read (see `load_weights`).
 
     Raises:
       ValueError: for a corrupt file or weights of another architecture.
@@ -360,7 +361,7 @@ class ModelIO:
     if skip_mismatch:
       raise ValueError("load_weights(skip_mismatch=True) is not supported: "
                        "hk_keras loads all weights or raises.")
-    load_weights(self, filepath)
+    load_weights(self, filepath, max_bytes=max_bytes)
 
   @classmethod
   def from_config(cls, config, custom_objects=None):

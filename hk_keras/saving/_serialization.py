@@ -42,6 +42,10 @@ _CLASS_MISSING = (
     "it: load_model(path, custom_objects={{{short!r}: {short}}}).")
 
 
+# Public non-layer classes a crafted file might name as a layer class.
+_NOT_LAYERS = ("KerasTensor", "InputSpec", "ShapeSpec", "Node")
+
+
 class RebuildError(TypeError):
   """A saved layer's class could not be rebuilt from its config."""
 
@@ -108,13 +112,25 @@ def jsonable(value: Any, where: str) -> Any:
 def _builtin_classes() -> Dict[str, type]:
   from .. import layers  # pylint: disable=g-import-not-at-top
   from .. import models  # pylint: disable=g-import-not-at-top
+  from ..layers import _layer  # pylint: disable=g-import-not-at-top
   table = {}
   for module in (layers, models):
     for name in module.__all__:
       obj = getattr(module, name)
-      if inspect.isclass(obj):
+      # Only layer classes: KerasTensor, InputSpec... are not rebuildable.
+      if inspect.isclass(obj) and issubclass(obj, _layer.Layer):
         table[name] = obj
   return table
+
+
+def _check_layer_class(cls, entry):
+  from ..layers import _layer  # pylint: disable=g-import-not-at-top
+  if not (inspect.isclass(cls) and issubclass(cls, _layer.Layer)):
+    raise ValueError(
+        f"Cannot rebuild layer {entry.get('name')!r}: its class name "
+        f"{entry.get('class_name')!r} resolves to {cls!r}, which is not an "
+        "hk_keras layer or model class.")
+  return cls
 
 
 def _is_model(obj) -> bool:
@@ -219,18 +235,23 @@ def _resolve_class(entry, custom_objects):
   if registered:
     cls = _registry.get_registered_object(registered, custom_objects)
     if cls is not None:
-      return cls
+      return _check_layer_class(cls, entry)
   # Unregistered when saved: only names given explicitly when loading can
   # stand for it (a registered class of the same short name must not
   # replace a built-in layer).
   cls = _registry.lookup_given(class_name, custom_objects)
   if cls is not None and inspect.isclass(cls):
-    return cls
+    return _check_layer_class(cls, entry)
   module = entry.get("module") or ""
   builtins = _builtin_classes()
   if class_name in builtins and (not module or module.startswith("hk_keras")):
     return builtins[class_name]
   short = (registered or class_name).split(">")[-1]
+  if class_name in _NOT_LAYERS:
+    raise ValueError(
+        f"Cannot rebuild layer {layer!r}: {class_name!r} is an internal "
+        "hk_keras class, not a layer; a saved file never names it as one "
+        "(the file is corrupt or crafted).")
   raise ValueError(_CLASS_MISSING.format(layer=layer, name=registered or
                                          class_name, module=module,
                                          short=short))
