@@ -13,7 +13,7 @@ from ..layers import _input
 from ..layers import _layer
 from .._engine._trainer import Trainer
 from ..layers._layer import Layer
-from ..saving._model_io import ModelIO
+from ._model_io import ModelIO
 
 _NOT_BUILT = (
     "Model {name!r} has not been built yet, so it has no weights. Build it "
