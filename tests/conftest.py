@@ -12,3 +12,5 @@ def _seed():
   import hk_keras
   hk_keras.utils.set_random_seed(1234)
   yield
+  from hk_keras._core import _settings  # pylint: disable=g-import-not-at-top
+  _settings.reset()  # no global setting leaks into the next test

@@ -98,8 +98,10 @@ class Trainer:
         auto_scale_loss=auto_scale_loss, distribution=distribution, **kwargs)
     previous = self.__dict__.get("_live_state")
     live = LiveState(self, options)
-    if previous is not None and previous.pending is not None:
-      live.install_saved(previous.pending)
+    if previous is not None:
+      previous.sync_to_layers()  # recompiling keeps the trained weights
+      if previous.pending is not None:
+        live.install_saved(previous.pending)
     self.__dict__["_live_state"] = live
     self.optimizer = options.optimizer
     self.compiled = True

@@ -294,7 +294,7 @@ class Layer:
     if scope is not None:
       return [v for layer, v in scope.losses if self._owns(layer)]
     out = [v for layer, v in self._eager_losses if self._owns(layer)]
-    for r in self._ordered_records():
+    for r in self._ordered_records() if self.built else []:
       reg = r.layer._weight_regularizers.get(r.name)
       if reg is not None and is_trainable(r):
         out.append(jnp.asarray(reg(_lookup(r)), jnp.float32))

@@ -14,8 +14,8 @@ from ..layers import _layer
 from .._engine._trainer import Trainer
 from ..layers._layer import Layer
 from ..saving import _load_guard
-from ..saving._model_io import ModelIO
 from ._export import ExportMixin
+from ._model_io import ModelIO
 
 _NOT_BUILT = (
     "Model {name!r} has not been built yet, so it has no weights. Build it "

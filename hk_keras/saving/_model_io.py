@@ -26,9 +26,7 @@ from typing import Any, Mapping, Optional
 from . import _archive
 from . import _checked_load
 from . import _compile_io
-from . import _graph
 from .. import _engine
-from .._core import _registry
 from . import _load_guard
 from . import _serialization
 from . import _weights
@@ -311,66 +309,3 @@ def load_weights(model, filepath, max_bytes: Optional[int] = None) -> None:
                                      rename, source.where)
   if saved is not None:
     _weights.install(model, saved, strict=False)
-
-
-# -- the Model mixin ------------------------------------------------------------------
-
-class ModelIO:
-  """`save`, `save_weights`, `load_weights` and config of `Model`."""
-
-  def save(self, filepath, overwrite: bool = True, **kwargs) -> None:
-    """Saves the model to one `.keras` file (see `hk_keras.saving`).
-
-    Architecture, weights, Haiku state, compile arguments and the live train
-    state (optimizer state, RNG key, step, shuffle seed) go into one zip,
-    written atomically. Safe to call from a callback at epoch end.
-
-    Args:
-      filepath: a path ending in `.keras`.
-      overwrite: if False and the file exists, raise `FileExistsError`.
-
-    >>> import hk_keras, tempfile, os
-    >>> model = hk_keras.Sequential([hk_keras.Input((3,)),
-    ...                              hk_keras.layers.Dense(2)])
-    >>> path = os.path.join(tempfile.mkdtemp(), "model.keras")
-    >>> model.save(path)
-    >>> hk_keras.models.load_model(path).count_params()
-    8
-    """
-    kwargs.pop("zipped", None)
-    if kwargs:
-      raise TypeError(f"save() got unexpected arguments {sorted(kwargs)}.")
-    save_model(self, filepath, overwrite=overwrite)
-
-  def save_weights(self, filepath, overwrite: bool = True) -> None:
-    """Saves the weights (and train state, if any) to a `.weights.npz`."""
-    save_weights(self, filepath, overwrite=overwrite)
-
-  def load_weights(self, filepath, skip_mismatch: bool = False,
-                   max_bytes: Optional[int] = None) -> None:
-    """Loads weights from a `.weights.npz` (or `.keras`) file.
-
-    Args:
-      filepath: the file.
-      skip_mismatch: must be False (hk_keras loads all weights or raises).
-      max_bytes: the most bytes the load may read (see `load_weights`).
-
-    Raises:
-      ValueError: for a corrupt file or weights of another architecture.
-    """
-    if skip_mismatch:
-      raise ValueError("load_weights(skip_mismatch=True) is not supported: "
-                       "hk_keras loads all weights or raises.")
-    load_weights(self, filepath, max_bytes=max_bytes)
-
-  @classmethod
-  def from_config(cls, config, custom_objects=None):
-    """Rebuilds a model from `get_config()` (Functional graphs included)."""
-    from ..models._sequential import Sequential  # pylint: disable=g-import-not-at-top
-    with _registry.custom_object_scope(custom_objects), \
-        _serialization.load_context():
-      if _graph.is_functional_config(config):
-        return _graph.functional_from_config(cls, config)
-      if issubclass(cls, Sequential) and _graph.is_sequential_config(config):
-        return _graph.sequential_from_config(cls, config)
-      return cls(**config)
