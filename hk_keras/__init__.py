@@ -5,7 +5,9 @@ every model is one `hk.transform_with_state` (`model.init`, `model.apply`,
 `model.transformed`), and `fit` runs pure jitted steps over one train state.
 """
 from . import activations
+from . import backend
 from . import callbacks
+from . import config
 from . import datasets
 from . import distribution
 from . import initializers
@@ -15,6 +17,7 @@ from . import metrics
 from . import mixed_precision
 from . import models
 from . import optimizers
+from . import random
 from . import saving
 from . import utils
 from .layers import Input
@@ -26,3 +29,4 @@ __all__ = ["Input", "Model", "Sequential", "activations", "callbacks",
            "datasets", "distribution", "initializers", "layers", "losses",
            "metrics", "mixed_precision", "models", "optimizers", "saving",
            "utils"]
+__all__ += ["backend", "config", "random"]

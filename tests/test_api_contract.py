@@ -31,10 +31,8 @@ PENDING = {
     "Model.outputs": 11,
     "Model.privacy_spent": 15,
     "Model.to_json": 11,
-    "hk_keras.backend": 11,
     "hk_keras.callbacks.OrbaxCheckpoint": 17,
     "hk_keras.callbacks.PrivacyBudget": 15,
-    "hk_keras.config": 11,
     "hk_keras.constraints": 10,
     "hk_keras.datasets.boston_housing": 13,
     "hk_keras.datasets.california_housing": 13,
@@ -80,7 +78,6 @@ PENDING = {
     "hk_keras.ops.numpy": 11,
     "hk_keras.privacy.DPSGD": 15,
     "hk_keras.privacy.per_example_gradients": 15,
-    "hk_keras.random": 11,
     "hk_keras.regularizers": 10,
     "hk_keras.saving.load_exported": 17,
 }

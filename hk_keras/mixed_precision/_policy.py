@@ -4,6 +4,8 @@ from typing import Optional, Union
 import jax.numpy as jnp
 import jmp
 
+from ..config import _settings as _config
+
 _MIXED = {"mixed_float16": "float16", "mixed_bfloat16": "bfloat16"}
 _INITIAL_LOSS_SCALE = 2.0 ** 15  # Keras's LossScaleOptimizer default.
 
@@ -122,8 +124,9 @@ def set_global_policy(policy: Union[str, Policy, None]) -> None:
 
 
 def global_policy() -> Policy:
-  """The global policy ("float32" unless `set_global_policy` changed it)."""
-  return _global[0] or Policy("float32")
+  """The global policy: `hk_keras.config.floatx()` ("float32") unless
+  `set_global_policy` changed it."""
+  return _global[0] or Policy(_config.floatx())
 
 
 def resolve(dtype) -> Policy:
