@@ -14,6 +14,7 @@ from ..layers import _layer
 from .._engine._trainer import Trainer
 from ..layers._layer import Layer
 from ..saving._model_io import ModelIO
+from ._attributes import ModelAttributes
 
 _NOT_BUILT = (
     "Model {name!r} has not been built yet, so it has no weights. Build it "
@@ -21,7 +22,7 @@ _NOT_BUILT = (
     "on a batch of data, or give it an hk_keras.Input as its first layer.")
 
 
-class Model(ModelIO, Trainer, Layer):
+class Model(ModelAttributes, ModelIO, Trainer, Layer):
   """A model: layers grouped with training features on top.
 
   Three ways to make one, as in Keras:
