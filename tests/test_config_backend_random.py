@@ -27,6 +27,9 @@ CONFIG_NOT_PROVIDED = {
     "set_max_epochs": "debug caps on fit are not provided",
     "max_steps_per_epoch": "debug caps on fit are not provided",
     "set_max_steps_per_epoch": "debug caps on fit are not provided",
+    "enable_interactive_logging": "progress bars always print to stdout",
+    "disable_interactive_logging": "progress bars always print to stdout",
+    "is_interactive_logging_enabled": "progress bars always print to stdout",
 }
 
 
@@ -374,3 +377,18 @@ def test_layer_seed_generator_fresh_each_step_reproducible_and_resumes(
   assert not np.allclose(out1, out2)
   np.testing.assert_array_equal(a(x), a(x))
   assert np.isfinite(losses).all()
+
+
+def test_set_epsilon_reaches_the_losses_as_in_keras():
+  y_true = np.array([[0.0, 1.0]], np.float32)
+  y_pred = np.array([[0.5, 0.0]], np.float32)
+  for eps in (1e-7, 1e-3):
+    hk_keras.config.set_epsilon(eps)
+    keras.config.set_epsilon(eps)
+    for name in ("categorical_crossentropy", "binary_crossentropy",
+                 "kl_divergence", "poisson", "mean_absolute_percentage_error",
+                 "mean_squared_logarithmic_error"):
+      ours = hk_keras.losses.get(name)(y_true, y_pred)
+      ref = keras.losses.get(name)(y_true, y_pred)
+      np.testing.assert_allclose(ours, ref, rtol=1e-5, err_msg=name)
+  keras.config.set_epsilon(1e-7)

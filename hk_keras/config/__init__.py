@@ -8,16 +8,12 @@
 
 See docs/config.md.
 """
-from ._settings import (backend, disable_interactive_logging, dtype_policy,
-                        enable_interactive_logging, enable_jit_cache,
+from ._settings import (backend, dtype_policy, enable_jit_cache,
                         enable_unsafe_deserialization, epsilon, floatx,
-                        image_data_format, is_interactive_logging_enabled,
-                        set_dtype_policy, set_epsilon, set_floatx,
-                        set_image_data_format)
+                        image_data_format, set_dtype_policy, set_epsilon,
+                        set_floatx, set_image_data_format)
 
-__all__ = ["backend", "disable_interactive_logging", "dtype_policy",
-           "enable_interactive_logging", "enable_jit_cache",
+__all__ = ["backend", "dtype_policy", "enable_jit_cache",
            "enable_unsafe_deserialization", "epsilon", "floatx",
-           "image_data_format", "is_interactive_logging_enabled",
-           "set_dtype_policy", "set_epsilon", "set_floatx",
-           "set_image_data_format"]
+           "image_data_format", "set_dtype_policy", "set_epsilon",
+           "set_floatx", "set_image_data_format"]

@@ -20,7 +20,6 @@ _settings = {
     "image_data_format": os.environ.get("KERAS_IMAGE_DATA_FORMAT",
                                         "channels_last"),
     "safe_mode": True,
-    "interactive_logging": True,
     "jit_cache_dir": None,
 }
 
@@ -123,20 +122,6 @@ def enable_unsafe_deserialization() -> None:
 def in_safe_mode() -> bool:
   """False once `enable_unsafe_deserialization()` was called."""
   return _settings["safe_mode"]
-
-
-def enable_interactive_logging() -> None:
-  """Progress bars and logs go to stdout (the default)."""
-  _settings["interactive_logging"] = True
-
-
-def disable_interactive_logging() -> None:
-  """Progress bars and logs go to Python's `logging` instead of stdout."""
-  _settings["interactive_logging"] = False
-
-
-def is_interactive_logging_enabled() -> bool:
-  return _settings["interactive_logging"]
 
 
 def default_jit_cache_dir() -> str:
