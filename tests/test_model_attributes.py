@@ -84,6 +84,17 @@ def test_sequential_and_subclassed_attributes():
   with pytest.raises(AttributeError, match="subclassed"):
     sub.inputs
   assert sub.get_build_config() == {"input_shape": (None, 5)}
+  assert sub.input_shape == (None, 5)
+
+  class KeepsShape(hk_keras.Model):
+    def __init__(self):
+      super().__init__()
+      self.input_shape = (7,)  # user code may own the attribute
+
+    def call(self, inputs):
+      return inputs
+
+  assert KeepsShape().input_shape == (7,)
 
 
 def test_metrics_names_follow_evaluate_order(models):

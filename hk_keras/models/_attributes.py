@@ -84,12 +84,31 @@ class ModelAttributes:
   @property
   def input_shape(self):
     """Shape(s) of the input(s), batch axis None: `(None, 4)` or a list."""
+    if "_input_shape_value" in self.__dict__:
+      return self.__dict__["_input_shape_value"]
+    if "_inputs_struct" not in self.__dict__ and self.built and (
+        self._input_spec is not None):
+      # Subclassed and Sequential models know their built input shape.
+      return jax.tree_util.tree_map(
+          lambda s: tuple(s.shape), self._input_spec,
+          is_leaf=lambda s: isinstance(s, _input.ShapeSpec))
     return _shape_of(self._symbolic_structs("input_shape")[0])
+
+  @input_shape.setter
+  def input_shape(self, value):
+    # A subclass may keep its own `input_shape` attribute, as in plain Python.
+    self.__dict__["_input_shape_value"] = value
 
   @property
   def output_shape(self):
     """Shape(s) of the output(s), batch axis None."""
+    if "_output_shape_value" in self.__dict__:
+      return self.__dict__["_output_shape_value"]
     return _shape_of(self._symbolic_structs("output_shape")[1])
+
+  @output_shape.setter
+  def output_shape(self, value):
+    self.__dict__["_output_shape_value"] = value
 
   # -- metrics -------------------------------------------------------------------
   @property
