@@ -5,8 +5,10 @@ every model is one `hk.transform_with_state` (`model.init`, `model.apply`,
 `model.transformed`), and `fit` runs pure jitted steps over one train state.
 """
 from . import activations
+from . import backend
 from . import callbacks
 from . import constraints
+from . import config
 from . import datasets
 from . import distribution
 from . import initializers
@@ -17,6 +19,7 @@ from . import mixed_precision
 from . import models
 from . import optimizers
 from . import regularizers
+from . import random
 from . import saving
 from . import utils
 from .layers import Input
@@ -29,3 +32,4 @@ __all__ = ["Input", "Model", "Sequential", "activations", "callbacks",
            "metrics", "mixed_precision", "models", "optimizers", "saving",
            "utils",
            "constraints", "regularizers"]
+__all__ += ["backend", "config", "random"]

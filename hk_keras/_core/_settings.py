@@ -33,3 +33,16 @@ def reset() -> None:
   """Restores every setting to its default."""
   _values.clear()
   _values.update(_DEFAULTS)
+
+
+def register(defaults: Dict[str, Any]) -> None:
+  """Adds settings with their defaults (a package that owns them, such as
+  `hk_keras.config`, registers them once at import)."""
+  for name, value in defaults.items():
+    _DEFAULTS.setdefault(name, value)
+    _values.setdefault(name, value)
+
+
+def values() -> Dict[str, Any]:
+  """The live store of every setting (the same dict across `reset()`)."""
+  return _values

@@ -220,4 +220,5 @@ def symbolic_call(layer, args, kwargs):
       lambda s: KerasTensor(s.shape, s.dtype, node=node), spec,
       is_leaf=lambda s: isinstance(s, ShapeSpec))
   holder.append(outputs)
+  layer._record_node(node)  # for layer.input / layer.output
   return outputs

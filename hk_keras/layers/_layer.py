@@ -12,6 +12,7 @@ from .. import utils
 from .._core import _context
 from .._core import _naming
 from ..mixed_precision import _policy
+from ._node_attributes import NodeAttributes, explain_missing
 
 _ADD_WEIGHT_OUTSIDE_TRACE = (
     "add_weight() was called outside of a model trace. In hk_keras, weights are "
@@ -21,7 +22,7 @@ _ADD_WEIGHT_OUTSIDE_TRACE = (
     "on data, fit or model.init).")
 
 
-class Layer:
+class Layer(NodeAttributes):
   """Base class of all layers: subclass it for custom layers.
 
   A layer is a plain Python object created outside any transform. When a
@@ -153,6 +154,7 @@ class Layer:
     if attrs and name in attrs:
       record = attrs[name]
       return _lookup(record)
+    explain_missing(self, name)  # input/output/inputs/...: say why
     raise AttributeError(
         f"{type(self).__name__!r} object has no attribute {name!r}")
 

@@ -3,6 +3,7 @@ import math
 
 import jax.numpy as jnp
 
+from . import _spatial_args as args
 from ._layer import Layer
 
 
@@ -11,7 +12,7 @@ class Flatten(Layer):
 
   def __init__(self, data_format=None, **kwargs):
     super().__init__(**kwargs)
-    self.data_format = data_format or "channels_last"
+    self.data_format = args.normalize_data_format(data_format, "Flatten")
 
   def call(self, inputs):
     if self.data_format == "channels_first" and inputs.ndim > 2:

@@ -8,6 +8,8 @@ from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
+from ..config import _settings as _config
+
 DATA_FORMATS = ("channels_last", "channels_first")
 
 _SPATIAL_NAMES = {1: ("steps",), 2: ("height", "width"),
@@ -71,14 +73,15 @@ def normalize_padding(value, owner: str,
 
 
 def normalize_data_format(value: Optional[str], owner: str) -> str:
-  """`None` means "channels_last" (Keras's default image_data_format)."""
+  """`None` means `hk_keras.config.image_data_format()` ("channels_last"
+  unless `set_image_data_format` changed it), read at construction as Keras."""
   if value is None:
-    return "channels_last"
+    return _config.image_data_format()
   if isinstance(value, str) and value.lower() in DATA_FORMATS:
     return value.lower()
   raise ValueError(
       f"{owner}: `data_format` must be 'channels_last' or 'channels_first' "
-      f"(or None for 'channels_last'). Received: data_format={value!r}")
+      f"(or None for hk_keras.config.image_data_format()). Received: data_format={value!r}")
 
 
 def check_positive_int(value, arg: str, owner: str) -> int:

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 from ._checks import aligned
 from ._checks import as_float_pair
 from ._loss import LossFunctionWrapper
-from ._reduction import EPSILON
+from ._reduction import epsilon
 from ._reduction import squeeze_or_expand_to_same_rank
 
 
@@ -18,7 +18,7 @@ def _log_probs(y_pred, from_logits: bool, axis: int):
   if from_logits:
     return jax.nn.log_softmax(y_pred, axis=axis)
   y_pred = y_pred / jnp.sum(y_pred, axis=axis, keepdims=True)
-  return jnp.log(jnp.clip(y_pred, EPSILON, 1.0 - EPSILON))
+  return jnp.log(jnp.clip(y_pred, epsilon(), 1.0 - epsilon()))
 
 
 def binary_crossentropy(y_true,
@@ -52,7 +52,7 @@ def binary_crossentropy(y_true,
     bce = (-1.0 * y_true * jax.nn.log_sigmoid(y_pred)
            - (1.0 - y_true) * jax.nn.log_sigmoid(-y_pred))
   else:
-    y_pred = jnp.clip(y_pred, EPSILON, 1.0 - EPSILON)
+    y_pred = jnp.clip(y_pred, epsilon(), 1.0 - epsilon())
     bce = y_true * jnp.log(y_pred)
     bce = -(bce + (1.0 - y_true) * jnp.log(1.0 - y_pred))
   return jnp.mean(bce, axis=axis)

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 
 from ._checks import aligned
 from ._loss import LossFunctionWrapper
-from ._reduction import EPSILON
+from ._reduction import epsilon
 
 
 def kl_divergence(y_true, y_pred):
@@ -22,8 +22,8 @@ def kl_divergence(y_true, y_pred):
     The divergences, reduced over the last axis.
   """
   y_true, y_pred = aligned("KLDivergence", y_true, y_pred)
-  y_true = jnp.clip(y_true, EPSILON, 1.0)
-  y_pred = jnp.clip(y_pred, EPSILON, 1.0)
+  y_true = jnp.clip(y_true, epsilon(), 1.0)
+  y_pred = jnp.clip(y_pred, epsilon(), 1.0)
   return jnp.sum(y_true * jnp.log(y_true / y_pred), axis=-1)
 
 
@@ -38,7 +38,7 @@ def poisson(y_true, y_pred):
     The losses, reduced over the last axis.
   """
   y_true, y_pred = aligned("Poisson", y_true, y_pred)
-  return jnp.mean(y_pred - y_true * jnp.log(y_pred + EPSILON), axis=-1)
+  return jnp.mean(y_pred - y_true * jnp.log(y_pred + epsilon()), axis=-1)
 
 
 class KLDivergence(LossFunctionWrapper):

@@ -9,7 +9,14 @@ from typing import Optional, Tuple
 import jax.numpy as jnp
 
 EPSILON = 1e-7
-"""Fuzz factor used to clip probabilities, as `keras.backend.epsilon()`."""
+"""The default fuzz factor (`hk_keras.config.epsilon()` unless changed)."""
+
+
+def epsilon() -> float:
+  """The fuzz factor losses clip with, read at call (trace) time as Keras's
+  `backend.epsilon()`: `hk_keras.config.set_epsilon` changes it."""
+  from ..config import _settings  # pylint: disable=g-import-not-at-top
+  return _settings.epsilon()
 
 REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight",
               "none", None)

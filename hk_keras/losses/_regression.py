@@ -7,7 +7,7 @@ import jax.numpy as jnp
 
 from ._checks import aligned
 from ._loss import LossFunctionWrapper
-from ._reduction import EPSILON
+from ._reduction import epsilon
 
 
 def mean_squared_error(y_true, y_pred):
@@ -54,7 +54,7 @@ def mean_absolute_percentage_error(y_true, y_pred):
     The losses, reduced over the last axis.
   """
   y_true, y_pred = aligned("MeanAbsolutePercentageError", y_true, y_pred)
-  diff = jnp.abs((y_true - y_pred) / jnp.maximum(jnp.abs(y_true), EPSILON))
+  diff = jnp.abs((y_true - y_pred) / jnp.maximum(jnp.abs(y_true), epsilon()))
   return 100.0 * jnp.mean(diff, axis=-1)
 
 
@@ -71,14 +71,14 @@ def mean_squared_logarithmic_error(y_true, y_pred):
     The losses, reduced over the last axis.
   """
   y_true, y_pred = aligned("MeanSquaredLogarithmicError", y_true, y_pred)
-  first = jnp.log(jnp.maximum(y_pred, EPSILON) + 1.0)
-  second = jnp.log(jnp.maximum(y_true, EPSILON) + 1.0)
+  first = jnp.log(jnp.maximum(y_pred, epsilon()) + 1.0)
+  second = jnp.log(jnp.maximum(y_true, epsilon()) + 1.0)
   return jnp.mean(jnp.square(first - second), axis=-1)
 
 
 def _l2_normalize(x, axis):
   inv_norm = jax.lax.rsqrt(jnp.sum(jnp.square(x), axis=axis, keepdims=True))
-  return x * jnp.minimum(inv_norm, 1.0 / EPSILON)
+  return x * jnp.minimum(inv_norm, 1.0 / epsilon())
 
 
 def cosine_similarity(y_true, y_pred, axis: int = -1):

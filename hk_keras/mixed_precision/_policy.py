@@ -5,6 +5,7 @@ import jax.numpy as jnp
 import jmp
 
 from .._core import _settings
+from ..config import _settings as _config
 
 _MIXED = {"mixed_float16": "float16", "mixed_bfloat16": "bfloat16"}
 _INITIAL_LOSS_SCALE = 2.0 ** 15  # Keras's LossScaleOptimizer default.
@@ -123,8 +124,9 @@ def set_global_policy(policy: Union[str, Policy, None]) -> None:
 
 
 def global_policy() -> Policy:
-  """The global policy ("float32" unless `set_global_policy` changed it)."""
-  return _settings.get("dtype_policy") or Policy("float32")
+  """The global policy: `hk_keras.config.floatx()` ("float32") unless
+  `set_global_policy` changed it."""
+  return _settings.get("dtype_policy") or Policy(_config.floatx())
 
 
 def resolve(dtype) -> Policy:

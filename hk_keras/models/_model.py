@@ -14,6 +14,7 @@ from ..layers import _layer
 from .._engine._trainer import Trainer
 from ..layers._layer import Layer
 from ..saving import _load_guard
+from ._attributes import ModelAttributes
 from ._export import ExportMixin
 from ._model_io import ModelIO
 
@@ -23,7 +24,7 @@ _NOT_BUILT = (
     "on a batch of data, or give it an hk_keras.Input as its first layer.")
 
 
-class Model(ExportMixin, ModelIO, Trainer, Layer):
+class Model(ModelAttributes, ExportMixin, ModelIO, Trainer, Layer):
   """A model: layers grouped with training features on top.
 
   Three ways to make one, as in Keras:

@@ -15,6 +15,7 @@ from typing import Any, Dict, Mapping, Optional
 import numpy as np
 
 from .._core import _registry
+from ..config import _settings as _config
 
 _local = threading.local()
 
@@ -308,7 +309,7 @@ def deserialize_keras_object(config: Dict[str, Any],
     raise ValueError("A serialized layer must be a dict with 'class_name' and "
                      f"'config'. Received: {config!r}")
   with _registry.custom_object_scope(custom_objects), \
-      load_context(safe_mode) as ctx:
+      load_context(safe_mode and _config.in_safe_mode()) as ctx:
     return _deserialize(config, custom_objects, ctx)
 
 
