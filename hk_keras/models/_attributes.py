@@ -4,6 +4,7 @@ import json
 
 import jax
 
+from .. import _engine
 from ..layers import _input
 from ..layers import _node_attributes
 
@@ -122,7 +123,7 @@ class ModelAttributes:
     """
     if not getattr(self, "compiled", False):
       return []
-    objective = self._objective
+    objective = _engine.live_state(self).options.objective
     return ["loss"] + [m.log_name for m in objective.metrics or []]
 
   @property
@@ -130,7 +131,8 @@ class ModelAttributes:
     """The compiled metric objects (after the model has seen data)."""
     if not getattr(self, "compiled", False):
       return []
-    return [m.metric for m in self._objective.metrics or []]
+    objective = _engine.live_state(self).options.objective
+    return [m.metric for m in objective.metrics or []]
 
   # -- configs -------------------------------------------------------------------
   def get_compile_config(self):
