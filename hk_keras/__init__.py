@@ -14,6 +14,7 @@ from . import losses
 from . import metrics
 from . import mixed_precision
 from . import models
+from . import ops
 from . import optimizers
 from . import saving
 from . import utils
@@ -26,3 +27,4 @@ __all__ = ["Input", "Model", "Sequential", "activations", "callbacks",
            "datasets", "distribution", "initializers", "layers", "losses",
            "metrics", "mixed_precision", "models", "optimizers", "saving",
            "utils"]
+__all__ += ["ops"]
