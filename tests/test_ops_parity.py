@@ -533,3 +533,40 @@ def test_parity_sweep():
     with open(os.environ["HK_OPS_FAILURES"], "w") as f:
       f.write("\n".join(failures))
   assert not failures, "\n".join(failures)
+
+
+# Static answers about a tensor: on symbolic tensors they answer at once
+# (shape tuple with None, dtype name, rank) instead of adding a node.
+STATIC = {"shape", "dtype", "ndim", "is_tensor"}
+
+
+def test_every_op_builds_a_graph_node_on_symbolic_tensors():
+  """One case per op with its first array argument made symbolic: the op
+  adds a node whose inferred shapes and dtypes are those of the eager call."""
+  import hk_keras  # pylint: disable=g-import-not-at-top
+  seen, failures = set(), []
+  for where, name, call, arrays in _calls(_all_names()):
+    if name in seen or name in FUNCTIONAL or name in STATIC or not arrays or (
+        arrays[0].ndim == 0):
+      continue
+    try:
+      want = jax.eval_shape(lambda a, f=call: f(ops, a), arrays)
+    except Exception:  # pylint: disable=broad-except
+      continue  # data-dependent output shapes: no static graph node
+    seen.add(name)
+    x = arrays[0]
+    symbolic = hk_keras.Input(x.shape[1:], dtype=x.dtype.name,
+                              batch_size=x.shape[0])
+    try:
+      got = call(ops, [symbolic] + arrays[1:])
+      got_l, want_l = _leaves(got), jax.tree_util.tree_leaves(want)
+      assert len(got_l) == len(want_l), (len(got_l), len(want_l))
+      for g, w in zip(got_l, want_l):
+        assert isinstance(g, type(symbolic)), type(g)
+        assert type(g.node.layer).__name__ == "OpLayer"
+        assert (tuple(g.shape), g.dtype) == (tuple(w.shape), w.dtype.name), (
+            g, w)
+    except Exception as err:  # pylint: disable=broad-except
+      failures.append(f"{where}: {type(err).__name__}: {str(err)[:200]}")
+  assert not failures, "\n".join(failures)
+  assert len(seen) > 250, len(seen)

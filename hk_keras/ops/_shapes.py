@@ -257,9 +257,10 @@ def size(x):
   return jnp.asarray(jnp.size(_t(x)), "int32")
 
 
-@op
 def ndim(x):
-  """The number of axes."""
+  """The number of axes (an int; static for symbolic tensors too)."""
+  if hasattr(x, "ndim"):
+    return x.ndim
   return jnp.ndim(_t(x))
 
 
