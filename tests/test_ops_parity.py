@@ -604,3 +604,22 @@ def test_every_op_builds_a_graph_node_on_symbolic_tensors():
       failures.append(f"{where}: {type(err).__name__}: {str(err)[:200]}")
   assert not failures, "\n".join(failures)
   assert len(seen) > 250, len(seen)
+
+
+def _signature(fn):
+  try:
+    params = inspect.signature(fn).parameters.values()
+  except (TypeError, ValueError):
+    return None
+  return [(p.name, p.kind, p.default) for p in params]
+
+
+def test_argument_names_and_defaults_match_keras():
+  mismatched = []
+  for name in _all_names():
+    if name in KNOWN_EXCEPTIONS:
+      continue
+    want, got = _signature(_get(kops, name)), _signature(_get(ops, name))
+    if want != got:
+      mismatched.append(f"{name}: {got} != Keras {want}")
+  assert not mismatched, "\n".join(mismatched)

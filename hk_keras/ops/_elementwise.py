@@ -189,24 +189,24 @@ less_equal = _jax_binary("less_equal", jnp.less_equal)
 logical_and = _jax_binary("logical_and", jnp.logical_and)
 logical_or = _jax_binary("logical_or", jnp.logical_or)
 logical_xor = _jax_binary("logical_xor", jnp.logical_xor)
-bitwise_and = _binary("bitwise_and", jnp.bitwise_and)
-bitwise_or = _binary("bitwise_or", jnp.bitwise_or)
-bitwise_xor = _binary("bitwise_xor", jnp.bitwise_xor)
 
 
-def _shift(name, fn):
+def _bitwise(name, fn):
   def f(x, y):
     a, b = _promote(x, y)
     return fn(a, b)
   f.__name__ = f.__qualname__ = name
-  f.__doc__ = f"Element-wise bit shift `{name}`."
+  f.__doc__ = f"Element-wise bit op `{name}` of `x` and `y`."
   return op(f)
 
 
-bitwise_left_shift = _shift("bitwise_left_shift", jnp.left_shift)
-left_shift = _shift("left_shift", jnp.left_shift)
-bitwise_right_shift = _shift("bitwise_right_shift", jnp.right_shift)
-right_shift = _shift("right_shift", jnp.right_shift)
+bitwise_and = _bitwise("bitwise_and", jnp.bitwise_and)
+bitwise_or = _bitwise("bitwise_or", jnp.bitwise_or)
+bitwise_xor = _bitwise("bitwise_xor", jnp.bitwise_xor)
+bitwise_left_shift = _bitwise("bitwise_left_shift", jnp.left_shift)
+left_shift = _bitwise("left_shift", jnp.left_shift)
+bitwise_right_shift = _bitwise("bitwise_right_shift", jnp.right_shift)
+right_shift = _bitwise("right_shift", jnp.right_shift)
 
 
 @op
