@@ -26,8 +26,6 @@ KNOWN_EXCEPTIONS = {
                                "seeds (issue 11, utils engineer)",
     "image.perspective_transform": "not implemented yet",
     "image.extract_patches_3d": "not implemented yet",
-    "image.sobel_edges": "not implemented yet",
-    "image.ssim": "not implemented yet",
 }
 
 # Ops whose results are not compared value by value (what is compared is said
@@ -317,6 +315,11 @@ def _cases():
       # Keras 3.15 reads data_format=None as channels_first here (unlike
       # every other image op); hk_keras follows image_data_format().
       "image.gaussian_blur": [c(IMG, data_format="channels_last")],
+      "image.ssim": [c(f32(2, 12, 12, 3, lo=0, hi=1), f32(2, 12, 12, 3, lo=0,
+                                                           hi=1), filter_size=5),
+                     c(IMG[0], IMG[0] * 0.9, filter_size=3)],
+      "image.sobel_edges": [c(IMG), c(IMG.transpose(0, 3, 1, 2),
+                                      data_format="channels_first")],
   })
   return cases
 

@@ -327,3 +327,64 @@ def gaussian_blur(images, kernel_size=(3, 3), sigma=(1.0, 1.0),
   if data_format == "channels_first":
     out = jnp.moveaxis(out, -1, 1)
   return out[0] if unbatched else out
+
+
+@op(name="image.sobel_edges")
+def sobel_edges(images, data_format=None):
+  """Sobel derivatives of a batch of images: `(..., channels, 2)` holding
+  `[d/dy, d/dx]` per channel (zero padding at the borders)."""
+  data_format = _format(data_format)
+  images = _images(images, rank=(4,))
+  x = _channels_last(images, data_format)
+  c = x.shape[-1]
+  smooth = np.array([1.0, 2.0, 1.0])
+  slope = np.array([-1.0, 0.0, 1.0])
+  edges = []
+  for taps in (np.outer(slope, smooth), np.outer(smooth, slope)):  # dy, dx
+    kernel = np.tile(taps[:, :, None, None], (1, 1, 1, c))
+    edges.append(jax.lax.conv_general_dilated(
+        x, jnp.asarray(kernel, x.dtype), (1, 1), "SAME",
+        dimension_numbers=("NHWC", "HWIO", "NHWC"), feature_group_count=c))
+  if data_format == "channels_first":
+    edges = [jnp.moveaxis(e, -1, 1) for e in edges]
+  return jnp.stack(edges, axis=-1)
+
+
+@op(name="image.ssim")
+def ssim(image1, image2, max_val=1.0, filter_size=11, filter_sigma=1.5,
+         k1=0.01, k2=0.03, data_format=None):
+  """Structural similarity (Wang et al., 2004) with a `filter_size` Gaussian
+  window ("valid" positions only), averaged over positions and channels: one
+  value per image pair (a scalar for unbatched inputs)."""
+  data_format = _format(data_format)
+  image1, image2 = _images(image1), _images(image2)
+  if image1.shape != image2.shape:
+    raise ValueError("ssim expects images of the same shape. Received: "
+                     f"{image1.shape} and {image2.shape}")
+  out_dtype = image1.dtype
+  dtype = _dtypes.float_dtype(image1)
+  a, b = image1.astype(dtype), image2.astype(dtype)
+  unbatched = a.ndim == 3
+  if unbatched:
+    a, b = a[None], b[None]
+  a, b = _channels_last(a, data_format), _channels_last(b, data_format)
+  c = a.shape[-1]
+  taps = np.arange(filter_size) - (filter_size - 1) / 2
+  gauss = np.exp(-taps ** 2 / (2.0 * filter_sigma ** 2))
+  gauss = gauss / gauss.sum()
+  kernel = jnp.asarray(np.tile(np.outer(gauss, gauss)[:, :, None, None],
+                               (1, 1, 1, c)), dtype)
+
+  def blur(v):
+    return jax.lax.conv_general_dilated(
+        v, kernel, (1, 1), "VALID", dimension_numbers=("NHWC", "HWIO", "NHWC"),
+        feature_group_count=c)
+  mu1, mu2 = blur(a), blur(b)
+  var1 = blur(a * a) - mu1 * mu1
+  var2 = blur(b * b) - mu2 * mu2
+  cov = blur(a * b) - mu1 * mu2
+  c1, c2 = (k1 * max_val) ** 2, (k2 * max_val) ** 2
+  ssim_map = ((2 * mu1 * mu2 + c1) * (2 * cov + c2)) / (
+      (mu1 * mu1 + mu2 * mu2 + c1) * (var1 + var2 + c2))
+  result = jnp.mean(ssim_map, axis=(1, 2, 3))
+  return (result[0] if unbatched else result).astype(out_dtype)

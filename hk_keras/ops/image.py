@@ -2,8 +2,9 @@
 from ._image import (
     affine_transform, crop_images, extract_patches, gaussian_blur, hsv_to_rgb,
     map_coordinates, pad_images, resize, rgb_to_grayscale, rgb_to_hsv,
-    scale_and_translate)
+    scale_and_translate, sobel_edges, ssim)
 
 __all__ = ["affine_transform", "crop_images", "extract_patches",
            "gaussian_blur", "hsv_to_rgb", "map_coordinates", "pad_images",
-           "resize", "rgb_to_grayscale", "rgb_to_hsv", "scale_and_translate"]
+           "resize", "rgb_to_grayscale", "rgb_to_hsv", "scale_and_translate",
+           "sobel_edges", "ssim"]
