@@ -25,7 +25,6 @@ KNOWN_EXCEPTIONS = {
     "image.elastic_transform": "random augmentation; needs hk_keras.random "
                                "seeds (issue 11, utils engineer)",
     "image.perspective_transform": "not implemented yet",
-    "image.extract_patches_3d": "not implemented yet",
 }
 
 # Ops whose results are not compared value by value (what is compared is said
@@ -315,6 +314,8 @@ def _cases():
       # Keras 3.15 reads data_format=None as channels_first here (unlike
       # every other image op); hk_keras follows image_data_format().
       "image.gaussian_blur": [c(IMG, data_format="channels_last")],
+      "image.extract_patches_3d": [c(f32(1, 4, 4, 4, 2), 2),
+                                   c(f32(4, 5, 4, 1), (2, 3, 2), strides=1)],
       "image.ssim": [c(f32(2, 12, 12, 3, lo=0, hi=1), f32(2, 12, 12, 3, lo=0,
                                                            hi=1), filter_size=5),
                      c(IMG[0], IMG[0] * 0.9, filter_size=3)],

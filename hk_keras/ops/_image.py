@@ -388,3 +388,36 @@ def ssim(image1, image2, max_val=1.0, filter_size=11, filter_sigma=1.5,
       (mu1 * mu1 + mu2 * mu2 + c1) * (var1 + var2 + c2))
   result = jnp.mean(ssim_map, axis=(1, 2, 3))
   return (result[0] if unbatched else result).astype(out_dtype)
+
+
+@op(name="image.extract_patches_3d")
+def extract_patches_3d(volumes, size, strides=None, dilation_rate=1,
+                       padding="valid", data_format=None):
+  """Patches of `size = (depth, height, width)` of volumes, flattened into the
+  channel axis in `(depth, height, width, channel)` order."""
+  data_format = _format(data_format)
+  volumes = convert_to_tensor(volumes)
+  if volumes.ndim not in (4, 5):
+    raise ValueError("Expected volumes of rank 4 (one volume) or 5 (a "
+                     f"batch). Received: volumes.shape={volumes.shape}")
+  size = (size,) * 3 if isinstance(size, int) else tuple(size)
+  strides = size if strides is None else (
+      (strides,) * 3 if isinstance(strides, int) else tuple(strides))
+  dilation = ((dilation_rate,) * 3 if isinstance(dilation_rate, int)
+              else tuple(dilation_rate))
+  unbatched = volumes.ndim == 4
+  if unbatched:
+    volumes = volumes[None]
+  if data_format == "channels_last":
+    volumes = jnp.moveaxis(volumes, -1, 1)
+  channels = volumes.shape[1]
+  patches = jax.lax.conv_general_dilated_patches(
+      volumes, size, strides, padding.upper(), rhs_dilation=dilation,
+      dimension_numbers=("NCDHW", "OIDHW", "NCDHW"))
+  n, _, od, oh, ow = patches.shape
+  patches = patches.reshape(n, channels, size[0] * size[1] * size[2], od, oh,
+                            ow)
+  patches = jnp.swapaxes(patches, 1, 2).reshape(n, -1, od, oh, ow)
+  if data_format == "channels_last":
+    patches = jnp.moveaxis(patches, 1, -1)
+  return patches[0] if unbatched else patches
