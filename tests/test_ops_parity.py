@@ -24,7 +24,6 @@ from hk_keras import ops  # pylint: disable=g-import-not-at-top
 KNOWN_EXCEPTIONS = {
     "image.elastic_transform": "random augmentation; needs hk_keras.random "
                                "seeds (issue 11, utils engineer)",
-    "image.perspective_transform": "not implemented yet",
 }
 
 # Ops whose results are not compared value by value (what is compared is said
@@ -316,6 +315,12 @@ def _cases():
       "image.gaussian_blur": [c(IMG, data_format="channels_last")],
       "image.extract_patches_3d": [c(f32(1, 4, 4, 4, 2), 2),
                                    c(f32(4, 5, 4, 1), (2, 3, 2), strides=1)],
+      "image.perspective_transform": [
+          c(IMG, np.array([[0, 0], [5, 0], [0, 5], [5, 5]], "float32"),
+            np.array([[0.5, 0], [5, 1], [0, 4.5], [4, 5]], "float32")),
+          c(IMG[0], np.array([[0, 0], [5, 0], [0, 5], [5, 5]], "float32"),
+            np.array([[1, 1], [5, 0], [0, 5], [5, 4]], "float32"),
+            interpolation="nearest", fill_value=0.5)],
       "image.ssim": [c(f32(2, 12, 12, 3, lo=0, hi=1), f32(2, 12, 12, 3, lo=0,
                                                            hi=1), filter_size=5),
                      c(IMG[0], IMG[0] * 0.9, filter_size=3)],

@@ -421,3 +421,43 @@ def extract_patches_3d(volumes, size, strides=None, dilation_rate=1,
   if data_format == "channels_last":
     patches = jnp.moveaxis(patches, 1, -1)
   return patches[0] if unbatched else patches
+
+
+def _homography(start_points, end_points):
+  """The 8 projective coefficients mapping each end point (output pixel)
+  to its start point (input pixel), one set per batch entry."""
+  sx, sy = start_points[..., 0], start_points[..., 1]
+  ex, ey = end_points[..., 0], end_points[..., 1]
+  zeros, ones = jnp.zeros_like(ex), jnp.ones_like(ex)
+  rows_x = jnp.stack([ex, ey, ones, zeros, zeros, zeros, -sx * ex, -sx * ey],
+                     axis=-1)
+  rows_y = jnp.stack([zeros, zeros, zeros, ex, ey, ones, -sy * ex, -sy * ey],
+                     axis=-1)
+  system = jnp.concatenate([rows_x, rows_y], axis=-2)
+  target = jnp.concatenate([sx, sy], axis=-1)[..., None]
+  return jnp.linalg.solve(system, target)[..., 0]
+
+
+@op(name="image.perspective_transform")
+def perspective_transform(images, start_points, end_points,
+                          interpolation="bilinear", fill_value=0,
+                          data_format=None):
+  """Warps images so that the 4 `start_points` (x, y) land on `end_points`;
+  pixels from outside the image are `fill_value`."""
+  start_points = convert_to_tensor(start_points, dtype="float32")
+  end_points = convert_to_tensor(end_points, dtype="float32")
+  for name, points in (("start_points", start_points),
+                       ("end_points", end_points)):
+    if points.shape[-2:] != (4, 2) or points.ndim not in (2, 3):
+      raise ValueError(f"`{name}` must have shape (4, 2) or (batch, 4, 2). "
+                       f"Received: {name}.shape={points.shape}")
+  if start_points.shape != end_points.shape:
+    raise ValueError("`start_points` and `end_points` must have the same "
+                     f"shape. Received: {start_points.shape} and "
+                     f"{end_points.shape}")
+  if start_points.ndim == 2:
+    start_points, end_points = start_points[None], end_points[None]
+  transform = _homography(start_points, end_points)
+  return affine_transform(images, transform, interpolation=interpolation,
+                          fill_mode="constant", fill_value=fill_value,
+                          data_format=data_format)
