@@ -26,8 +26,6 @@ KNOWN_EXCEPTIONS = {
                                "seeds (issue 11, utils engineer)",
 }
 
-# Ops whose results are not compared value by value (what is compared is said
-# in NOT_NUMERIC_REASON below).
 R = np.random.default_rng(0)
 
 
