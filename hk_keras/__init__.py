@@ -17,6 +17,7 @@ from . import losses
 from . import metrics
 from . import mixed_precision
 from . import models
+from . import ops
 from . import optimizers
 from . import regularizers
 from . import random
@@ -33,3 +34,4 @@ __all__ = ["Input", "Model", "Sequential", "activations", "callbacks",
            "utils",
            "constraints", "regularizers"]
 __all__ += ["backend", "config", "random"]
+__all__ += ["ops"]

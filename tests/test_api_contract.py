@@ -47,11 +47,6 @@ PENDING = {
     "hk_keras.layers.TextVectorization": 13,
     "hk_keras.layers.TimeDistributed": 12,
     "hk_keras.layers.concatenate": 12,
-    "hk_keras.ops": 11,
-    "hk_keras.ops.image": 11,
-    "hk_keras.ops.linalg": 11,
-    "hk_keras.ops.nn": 11,
-    "hk_keras.ops.numpy": 11,
     "hk_keras.privacy.DPSGD": 15,
     "hk_keras.privacy.per_example_gradients": 15,
 }

@@ -11,9 +11,11 @@ from .._core import _naming
 from ._layer import Layer
 
 _NO_OPS_ON_SYMBOLIC = (
-    "hk_keras symbolic tensors (from hk_keras.Input) support layer calls only. "
-    "To compute {op} on them, use a layer: hk_keras.layers.Add/Multiply/"
-    "Concatenate, or hk_keras.layers.Lambda(lambda x: ...) for any jnp code.")
+    "hk_keras symbolic tensors (from hk_keras.Input) hold no data, so {op} "
+    "cannot run on them. Use hk_keras.ops functions (e.g. hk_keras.ops.mean, "
+    "ops.reshape), Python operators (x + y, x[:, 0]) or layers: they add "
+    "nodes to the model's graph. For other jnp code, wrap it in "
+    "hk_keras.layers.Lambda(lambda x: ...).")
 
 # Dummy sizes substituted for unknown (None) dimensions when inferring shapes;
 # dimensions that change between the two traces are reported as None. They
@@ -55,15 +57,58 @@ class KerasTensor:
   def _refuse(self, op):
     raise TypeError(_NO_OPS_ON_SYMBOLIC.format(op=op))
 
-  def __add__(self, other): self._refuse("'+'")
-  __radd__ = __add__
-  def __sub__(self, other): self._refuse("'-'")
-  __rsub__ = __sub__
-  def __mul__(self, other): self._refuse("'*'")
-  __rmul__ = __mul__
-  def __truediv__(self, other): self._refuse("'/'")
-  def __matmul__(self, other): self._refuse("'@'")
-  def __getitem__(self, item): self._refuse("indexing")
+  # Python operators build op nodes of the graph, as in Keras 3.
+  def __add__(self, other): return _ops().add(self, other)
+  def __radd__(self, other): return _ops().add(other, self)
+  def __sub__(self, other): return _ops().subtract(self, other)
+  def __rsub__(self, other): return _ops().subtract(other, self)
+  def __mul__(self, other): return _ops().multiply(self, other)
+  def __rmul__(self, other): return _ops().multiply(other, self)
+  def __truediv__(self, other): return _ops().true_divide(self, other)
+  def __rtruediv__(self, other): return _ops().true_divide(other, self)
+  def __floordiv__(self, other): return _ops().floor_divide(self, other)
+  def __rfloordiv__(self, other): return _ops().floor_divide(other, self)
+  def __mod__(self, other): return _ops().mod(self, other)
+  def __rmod__(self, other): return _ops().mod(other, self)
+  def __pow__(self, other): return _ops().power(self, other)
+  def __rpow__(self, other): return _ops().power(other, self)
+  def __matmul__(self, other): return _ops().matmul(self, other)
+  def __rmatmul__(self, other): return _ops().matmul(other, self)
+  def __neg__(self): return _ops().negative(self)
+  def __abs__(self): return _ops().absolute(self)
+  def __invert__(self): return _ops().bitwise_invert(self)
+  def __and__(self, other): return _ops().logical_and(self, other)
+  def __rand__(self, other): return _ops().logical_and(other, self)
+  def __or__(self, other): return _ops().logical_or(self, other)
+  def __ror__(self, other): return _ops().logical_or(other, self)
+  def __xor__(self, other): return _ops().logical_xor(self, other)
+  def __rxor__(self, other): return _ops().logical_xor(other, self)
+  def __lt__(self, other): return _ops().less(self, other)
+  def __le__(self, other): return _ops().less_equal(self, other)
+  def __gt__(self, other): return _ops().greater(self, other)
+  def __ge__(self, other): return _ops().greater_equal(self, other)
+  # Keras 3 defines `!=` (not `==`, which stays identity so tensors can be
+  # compared and looked up in containers).
+  def __ne__(self, other): return _ops().not_equal(self, other)
+  __hash__ = object.__hash__
+  def __getitem__(self, key): return _ops().get_item(self, key)
+  def __round__(self, ndigits=None): return _ops().round(self, ndigits or 0)
+
+  @property
+  def T(self):  # pylint: disable=invalid-name
+    return _ops().transpose(self)
+
+  def __bool__(self):
+    raise TypeError(
+        "A symbolic tensor has no truth value: it holds no data until the "
+        "model runs. Use hk_keras.ops.cond / ops.where for data-dependent "
+        f"choices. Received: {self!r}")
+
+  def __iter__(self):
+    raise TypeError(
+        "A symbolic tensor cannot be iterated over. Index it "
+        f"(x[:, 0]) or use hk_keras.ops.unstack. Received: {self!r}")
+
   def __array__(self, *a, **k): self._refuse("a NumPy function")
 
   @property
@@ -73,6 +118,11 @@ class KerasTensor:
     # refuse on lookup. ValueError: jit rewraps a TypeError into a generic
     # "Error interpreting argument" message that hides this one.
     raise ValueError(_NO_OPS_ON_SYMBOLIC.format(op="a jnp function"))
+
+
+def _ops():
+  from .. import ops  # pylint: disable=g-import-not-at-top
+  return ops
 
 
 class InputLayer(Layer):

@@ -32,8 +32,11 @@ class Functional(Model):
             f"Model outputs must be tensors produced by calling layers on "
             f"hk_keras.Input tensors. Received: outputs[{i}]={t!r}.")
     self._nodes = _topological_nodes(self._outputs_struct, flat_inputs)
-    self._tracked_layers = _keras_layer_order(self._outputs_struct,
-                                              flat_inputs)
+    # Op nodes (hk_keras.ops on symbolic tensors) are graph operations but,
+    # as in Keras, not `model.layers`; summaries and configs list them all.
+    self._operations = _keras_layer_order(self._outputs_struct, flat_inputs)
+    self._tracked_layers = [op for op in self._operations
+                            if not getattr(op, "_is_op_node", False)]
     self._input_spec = jax.tree_util.tree_map(
         lambda t: _input.ShapeSpec(t.shape, t.dtype), self._inputs_struct,
         is_leaf=_is_kt)

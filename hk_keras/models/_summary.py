@@ -32,7 +32,7 @@ def _size(records):
 def layer_rows(model):
   """(name (type), output shape, param count) for each top-level layer."""
   rows = []
-  for layer in model.layers:
+  for layer in getattr(model, "_operations", model.layers):
     if getattr(layer, "_is_container", False):
       records = layer._records
     else:
@@ -41,7 +41,8 @@ def layer_rows(model):
       shape = layer.input_shape
     else:
       shape = model._layer_output_shapes.get(id(layer), "?")
-    rows.append((f"{layer.name} ({type(layer).__name__})", shape,
+    kind = getattr(layer, "summary_class_name", type(layer).__name__)
+    rows.append((f"{layer.name} ({kind})", shape,
                  _size(records)[0]))
   return rows
 

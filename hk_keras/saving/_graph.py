@@ -68,7 +68,7 @@ def functional_config(model) -> Dict[str, Any]:
     return _serialization.jsonable(value, where)
 
   layers = []
-  for layer in model.layers:
+  for layer in getattr(model, "_operations", model.layers):
     entry = _serialization.serialize_keras_object(layer)
     entry["inbound_nodes"] = [
         {"args": encode(list(node.args), f"the call of layer {layer.name!r}"),
