@@ -18,6 +18,11 @@ from ._normalization import BatchNormalization, LayerNormalization
 from ._padding_upsampling import UpSampling2D, ZeroPadding2D
 from ._pooling import AveragePooling2D, MaxPooling2D
 from ._recurrent import GRU, LSTM
+from ._recurrent import SimpleRNN
+from ._masking import Masking
+from ._rnn import RNN
+from ._rnn_cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
+from ._rnn_wrappers import Bidirectional, TimeDistributed
 from ._rescaling import Rescaling
 from ._reshaping import Flatten, Reshape
 
@@ -32,4 +37,7 @@ __all__ = [
     # Normalization, embedding, recurrent and attention.
     "BatchNormalization", "Embedding", "GRU", "LSTM", "LayerNormalization",
     "MultiHeadAttention",
+    # Masking, recurrent cells and wrappers.
+    "Bidirectional", "GRUCell", "LSTMCell", "Masking", "RNN", "SimpleRNN",
+    "SimpleRNNCell", "StackedRNNCells", "TimeDistributed",
 ]

@@ -1,0 +1,412 @@
+"""Masking (issue 12, item 7) and the recurrent layers (item 4) against Keras 3.
+
+Keras reference models are built once per case; every comparison copies the
+Keras weights into the hk_keras model and checks outputs, losses and metrics
+at atol 1e-5.
+"""
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import hk_keras
+from hk_keras import layers
+from hk_keras._core import _masking
+from tests.layer_test_utils import run_layer_test
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+keras = pytest.importorskip("keras")
+
+ATOL = 1e-5
+T, F = 5, 3
+
+
+def _close(a, b, atol=ATOL):
+  chex_tree = jax.tree_util.tree_map(np.asarray, a)
+  other = jax.tree_util.tree_map(np.asarray, b)
+  jax.tree_util.tree_map(
+      lambda x, y: np.testing.assert_allclose(x, y, atol=atol, rtol=atol),
+      chex_tree, other)
+
+
+# -- every new layer through the layer-test helper ----------------------------
+
+def _cases():
+  k, h = keras.layers, layers
+  return [
+      ("SimpleRNN", h.SimpleRNN, {"units": 4}, k.SimpleRNN, None, (2, 4)),
+      ("SimpleRNN_seq_back", h.SimpleRNN,
+       {"units": 4, "return_sequences": True, "go_backwards": True},
+       k.SimpleRNN, None, (2, T, 4)),
+      ("RNN_SimpleRNNCell", h.RNN, {"cell": h.SimpleRNNCell(3)}, k.RNN,
+       {"cell": k.SimpleRNNCell(3)}, (2, 3)),
+      ("RNN_LSTMCell_seq", h.RNN,
+       {"cell": h.LSTMCell(3), "return_sequences": True}, k.RNN,
+       {"cell": k.LSTMCell(3), "return_sequences": True}, (2, T, 3)),
+      ("RNN_GRUCell_back", h.RNN,
+       {"cell": h.GRUCell(3, reset_after=False), "go_backwards": True},
+       k.RNN, {"cell": k.GRUCell(3, reset_after=False),
+               "go_backwards": True}, (2, 3)),
+      ("RNN_stacked", h.RNN, {"cell": [h.LSTMCell(3), h.GRUCell(2)]}, k.RNN,
+       {"cell": [k.LSTMCell(3), k.GRUCell(2)]}, (2, 2)),
+      ("RNN_StackedRNNCells", h.RNN,
+       {"cell": h.StackedRNNCells([h.SimpleRNNCell(2), h.LSTMCell(3)]),
+        "unroll": True},
+       k.RNN, {"cell": k.StackedRNNCells([k.SimpleRNNCell(2),
+                                          k.LSTMCell(3)]), "unroll": True},
+       (2, 3)),
+      ("Bidirectional_concat", h.Bidirectional, {"layer": h.LSTM(3)},
+       k.Bidirectional, {"layer": k.LSTM(3)}, (2, 6)),
+      ("Bidirectional_sum_seq", h.Bidirectional,
+       {"layer": h.GRU(3, return_sequences=True), "merge_mode": "sum"},
+       k.Bidirectional,
+       {"layer": k.GRU(3, return_sequences=True), "merge_mode": "sum"},
+       (2, T, 3)),
+      ("Bidirectional_mul", h.Bidirectional,
+       {"layer": h.SimpleRNN(3), "merge_mode": "mul"}, k.Bidirectional,
+       {"layer": k.SimpleRNN(3), "merge_mode": "mul"}, (2, 3)),
+      ("Bidirectional_ave_backward_layer", h.Bidirectional,
+       {"layer": h.LSTM(3), "merge_mode": "ave",
+        "backward_layer": h.GRU(3, go_backwards=True)}, k.Bidirectional,
+       {"layer": k.LSTM(3), "merge_mode": "ave",
+        "backward_layer": k.GRU(3, go_backwards=True)}, (2, 3)),
+      ("Bidirectional_none", h.Bidirectional,
+       {"layer": h.SimpleRNN(2), "merge_mode": None}, k.Bidirectional,
+       {"layer": k.SimpleRNN(2), "merge_mode": None}, None),
+      ("TimeDistributed_Dense", h.TimeDistributed, {"layer": h.Dense(2)},
+       k.TimeDistributed, {"layer": k.Dense(2)}, (2, T, 2)),
+      ("Masking", h.Masking, {"mask_value": 0.0}, k.Masking, None,
+       (2, T, F)),
+  ]
+
+
+@pytest.mark.parametrize("case", _cases(), ids=lambda c: c[0])
+def test_layer_matches_keras(case):
+  _, cls, kwargs, keras_cls, keras_kwargs, out_shape = case
+  x = np.random.default_rng(0).normal(size=(2, T, F)).astype("float32")
+  x[1, 3:] = 0.0  # zero steps (padding for Masking)
+  model, keras_model = run_layer_test(
+      cls, kwargs, (2, T, F), input_data=x, expected_output_shape=out_shape,
+      keras_cls=keras_cls, keras_kwargs=keras_kwargs, atol=ATOL)
+  assert model.count_params() == keras_model.count_params()
+
+
+def test_rnn_return_state_and_initial_state_match_keras():
+  x = np.random.default_rng(1).normal(size=(2, T, F)).astype("float32")
+  h0 = np.random.default_rng(2).normal(size=(2, 3)).astype("float32")
+
+  def build(K):
+    i = K.Input((T, F))
+    s1, s2 = K.Input((3,)), K.Input((3,))
+    out = K.layers.RNN(K.layers.LSTMCell(3), return_state=True,
+                       return_sequences=True)(i, initial_state=[s1, s2])
+    bi = K.layers.Bidirectional(K.layers.GRU(3, return_state=True))(i)
+    return K.Model([i, s1, s2], list(out) + list(bi))
+
+  km, hm = build(keras), build(hk_keras)
+  hm.set_weights(km.get_weights())
+  _close(hm([x, h0, -h0]), km([x, h0, -h0]))
+
+
+def test_cells_called_directly_match_keras():
+  x = np.random.default_rng(3).normal(size=(2, F)).astype("float32")
+  h = np.random.default_rng(4).normal(size=(2, 3)).astype("float32")
+  for hcell, kcell, states in [
+      (layers.SimpleRNNCell(3), keras.layers.SimpleRNNCell(3), [h]),
+      (layers.LSTMCell(3), keras.layers.LSTMCell(3), [h, -h]),
+      (layers.GRUCell(3), keras.layers.GRUCell(3), [h])]:
+    k_out = kcell(x, states)
+    hcell(x, states)  # builds
+    hcell.set_weights(kcell.get_weights())
+    _close(hcell(x, states), k_out)
+
+
+def test_user_written_cell_runs_in_rnn():
+  class MinimalCell(layers.Layer):
+
+    def __init__(self, units, **kwargs):
+      super().__init__(**kwargs)
+      self.units = units
+      self.state_size = units
+
+    def build(self, input_shape):
+      self.kernel = self.add_weight((input_shape[-1], self.units),
+                                    name="kernel")
+      self.recurrent_kernel = self.add_weight((self.units, self.units),
+                                              name="recurrent_kernel")
+
+    def call(self, inputs, states):
+      out = inputs @ self.kernel + states[0] @ self.recurrent_kernel
+      return out, [out]
+
+  model = hk_keras.Sequential([hk_keras.Input((T, F)),
+                               layers.RNN(MinimalCell(4))])
+  x = np.random.default_rng(5).normal(size=(2, T, F)).astype("float32")
+  k, rk = model.get_weights()
+  h = np.zeros((2, 4), "float32")
+  for t in range(T):
+    h = x[:, t] @ k + h @ rk
+  np.testing.assert_allclose(model(x), h, atol=ATOL)
+
+
+# -- masking parity ------------------------------------------------------------
+
+VOCAB, L_SHORT, L_LONG = 9, 6, 9
+
+
+def _ids(length, pad=True):
+  rng = np.random.default_rng(7)
+  ids = rng.integers(1, VOCAB, size=(4, length)).astype("int32")
+  if pad:
+    for row, n in enumerate([6, 2, 4, 1]):
+      ids[row, n:] = 0
+  return ids
+
+
+def _model_a(K, length):
+  i = K.Input((length,), dtype="int32")
+  x = K.layers.Embedding(VOCAB, 4, mask_zero=True, name="emb")(i)
+  x = K.layers.Bidirectional(K.layers.LSTM(3, return_sequences=True,
+                                           name="lstm"), name="bi")(x)
+  x = K.layers.GlobalAveragePooling1D(name="gap")(x)
+  o = K.layers.Dense(3, activation="softmax", name="out")(x)
+  return K.Model(i, o)
+
+
+def _model_b(K, length):
+  i = K.Input((length, 2))
+  x = K.layers.Masking(name="masking")(i)
+  x = K.layers.GRU(3, return_sequences=True, name="gru")(x)
+  o = K.layers.TimeDistributed(K.layers.Dense(2, activation="softmax"),
+                               name="td")(x)
+  return K.Model(i, o)
+
+
+@pytest.fixture(scope="module")
+def keras_a():
+  model = _model_a(keras, L_SHORT)
+  model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy",
+              metrics=["accuracy"])
+  return model
+
+
+def test_masked_classifier_matches_keras_and_ignores_padding_length(keras_a):
+  y = np.array([0, 1, 2, 1])
+  ours = _model_a(hk_keras, L_SHORT)
+  ours.set_weights(keras_a.get_weights())
+  ours.compile(optimizer="sgd", loss="sparse_categorical_crossentropy",
+              metrics=["accuracy"])
+  for pad in (True, False):
+    x = _ids(L_SHORT, pad)
+    _close(ours(x), keras_a(x))
+    k_logs = keras_a.evaluate(x, y, verbose=0, return_dict=True)
+    h_logs = ours.evaluate(x, y, verbose=0, return_dict=True)
+    _close([h_logs["loss"], h_logs["accuracy"]],
+           [k_logs["loss"], k_logs["accuracy"]])
+  # Longer padding changes nothing.
+  longer = _model_a(hk_keras, L_LONG)
+  longer.set_weights(keras_a.get_weights())
+  x = _ids(L_SHORT)
+  x_long = np.pad(x, ((0, 0), (0, L_LONG - L_SHORT)))
+  _close(longer(x_long), ours(x))
+
+
+def test_masked_sequence_tagger_trains_like_keras():
+  rng = np.random.default_rng(8)
+  x = rng.normal(size=(4, L_SHORT, 2)).astype("float32")
+  for row, n in enumerate([6, 3, 5, 2]):
+    x[row, n:] = 0.0
+  y = rng.integers(0, 2, size=(4, L_SHORT))
+  km = _model_b(keras, L_SHORT)
+  hm = _model_b(hk_keras, L_SHORT)
+  hm.set_weights(km.get_weights())
+  for m in (km, hm):
+    m.compile(optimizer=(keras.optimizers.SGD(0.5) if m is km else
+                         hk_keras.optimizers.SGD(0.5)),
+              loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+  _close(hm(x), km(x))
+  k_eval = km.evaluate(x, y, verbose=0, return_dict=True)
+  h_eval = hm.evaluate(x, y, verbose=0, return_dict=True)
+  _close([h_eval["loss"], h_eval["accuracy"]],
+         [k_eval["loss"], k_eval["accuracy"]])
+  # The padded steps do not count: the loss equals the mean over real steps.
+  probs = np.asarray(hm(x))
+  real = np.any(x != 0, axis=-1)
+  per_step = -np.log(np.take_along_axis(probs, y[..., None], -1)[..., 0])
+  np.testing.assert_allclose(h_eval["loss"], per_step[real].mean(),
+                             atol=ATOL)
+  k_hist = km.fit(x, y, epochs=2, batch_size=4, shuffle=False, verbose=0)
+  h_hist = hm.fit(x, y, epochs=2, batch_size=4, shuffle=False, verbose=0)
+  _close([h_hist.history["loss"], h_hist.history["accuracy"]],
+         [k_hist.history["loss"], k_hist.history["accuracy"]])
+  _close(hm.get_weights(), km.get_weights())
+  # Padding length changes nothing (outputs on real steps, loss, metrics).
+  x_long = np.pad(x, ((0, 0), (0, 3), (0, 0)))
+  y_long = np.pad(y, ((0, 0), (0, 3)))
+  long_model = _model_b(hk_keras, L_SHORT + 3)
+  long_model.set_weights(hm.get_weights())
+  long_model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy",
+              metrics=["accuracy"])
+  hm.compile(optimizer="sgd", loss="sparse_categorical_crossentropy",
+              metrics=["accuracy"])
+  _close(np.asarray(long_model(x_long))[:, :L_SHORT][real],
+         np.asarray(hm(x))[real])
+  a = long_model.evaluate(x_long, y_long, verbose=0, return_dict=True)
+  b = hm.evaluate(x, y, verbose=0, return_dict=True)
+  _close([a["loss"], a["accuracy"]], [b["loss"], b["accuracy"]])
+
+
+def test_masks_propagate_in_sequential_and_subclassed_models():
+  x = _ids(L_SHORT)
+
+  class Tagger(hk_keras.Model):
+
+    def __init__(self):
+      super().__init__()
+      self.emb = layers.Embedding(VOCAB, 4, mask_zero=True)
+      self.rnn = layers.SimpleRNN(3)
+
+    def call(self, inputs):
+      return self.rnn(self.emb(inputs))
+
+  seq = hk_keras.Sequential([hk_keras.Input((L_SHORT,), dtype="int32"),
+                             layers.Embedding(VOCAB, 4, mask_zero=True),
+                             layers.SimpleRNN(3)])
+  sub = Tagger()
+  sub(x)
+  sub.set_weights(seq.get_weights())
+  # Reference: the last real step's state, computed on each real prefix.
+  emb, kernel, rkernel, bias = seq.get_weights()
+  for row, n in enumerate([6, 2, 4, 1]):
+    h = np.zeros(3, "float32")
+    for t in range(n):
+      h = np.tanh(emb[x[row, t]] @ kernel + h @ rkernel + bias)
+    np.testing.assert_allclose(seq(x)[row], h, atol=ATOL)
+    np.testing.assert_allclose(sub(x)[row], h, atol=ATOL)
+
+
+def test_custom_layers_produce_and_consume_masks():
+  seen = {}
+
+  class Produce(layers.Layer):
+
+    def compute_mask(self, inputs, previous_mask=None):
+      return inputs[..., 0] > 0
+
+    def call(self, inputs):
+      return inputs
+
+  class Consume(layers.Layer):
+
+    def call(self, inputs, mask=None):
+      seen["mask"] = mask is not None
+      if mask is None:  # shape inference of the Functional graph
+        return jnp.sum(inputs, axis=1)
+      return jnp.sum(jnp.where(mask[..., None], inputs, 0.0), axis=1)
+
+  i = hk_keras.Input((T, F))
+  model = hk_keras.Model(i, Consume()(layers.Dense(F)(Produce()(i))))
+  x = np.random.default_rng(9).normal(size=(2, T, F)).astype("float32")
+  out = model(x)
+  assert seen["mask"]
+  kernel, bias = [l for l in model.layers
+                  if isinstance(l, layers.Dense)][0].get_weights()
+  dense = x @ kernel + bias
+  np.testing.assert_allclose(
+      out, np.sum(np.where((x[..., 0] > 0)[..., None], dense, 0), 1),
+      atol=ATOL)
+  assert not layers.Layer().supports_masking
+  assert Produce().supports_masking and layers.Dense(2).supports_masking
+
+
+def test_mask_table_is_keyed_by_live_tensors():
+  a = jnp.ones(3)
+  _masking.set_keras_mask(a, jnp.array([True, False, True]))
+  assert _masking.get_keras_mask(jnp.ones(3)) is None
+  np.testing.assert_array_equal(_masking.get_keras_mask(a),
+                                [True, False, True])
+  del a
+  assert not any(ref() is None for ref, _ in _masking._masks.values())
+
+
+# -- stateful RNNs ---------------------------------------------------------------
+
+@pytest.mark.parametrize("make", [
+    lambda: layers.LSTM(3, stateful=True, return_sequences=True),
+    lambda: layers.RNN(layers.GRUCell(3), stateful=True,
+                       return_sequences=True)], ids=["LSTM", "RNN_GRUCell"])
+def test_stateful_batches_equal_one_long_sequence(make):
+  x = np.random.default_rng(10).normal(size=(2, 8, F)).astype("float32")
+  rnn = make()
+  model = hk_keras.Model(*_io(rnn, batch_size=2))
+  long_model = hk_keras.Model(*_io(
+      type(rnn).from_config({**rnn.get_config(), "stateful": False,
+                             "name": rnn.name + "_long"}), steps=8))
+  long_model.set_weights(model.get_weights()[:len(long_model.get_weights())])
+  params, state = model.params, model.state
+  rng = jax.random.PRNGKey(0)
+  first, state = model.apply(params, state, rng, x[:, :4])
+  second, state = model.apply(params, state, rng, x[:, 4:])
+  whole = long_model(x)
+  _close(np.concatenate([first, second], 1), whole)
+  model.state = state
+  assert any(np.abs(w).sum() > 0 for w in model.non_trainable_weights)
+  rnn.reset_states()
+  assert all(np.abs(w).sum() == 0 for w in model.non_trainable_weights)
+  again, _ = model.apply(params, model.state, rng, x[:, :4])
+  _close(again, first)
+
+
+def _io(rnn, batch_size=None, steps=4):
+  i = hk_keras.Input((steps, F), batch_size=batch_size)
+  return i, rnn(i)
+
+
+def test_stateful_rejects_other_batch_sizes():
+  i = hk_keras.Input((4, F), batch_size=2)
+  model = hk_keras.Model(i, layers.SimpleRNN(2, stateful=True)(i))
+  with pytest.raises(ValueError, match="fixed batch size"):
+    model.apply(model.params, model.state, jax.random.PRNGKey(0),
+                np.zeros((3, 4, F), "float32"))
+
+
+def test_bad_arguments_raise_clear_errors():
+  with pytest.raises(ValueError, match="merge mode"):
+    layers.Bidirectional(layers.LSTM(2), merge_mode="max")
+  with pytest.raises(ValueError, match="go_backwards"):
+    layers.Bidirectional(layers.LSTM(2), backward_layer=layers.LSTM(2))
+  with pytest.raises(ValueError, match="state_size"):
+    layers.RNN(layers.Dense(2))
+  with pytest.raises(ValueError, match="mask_value"):
+    layers.Masking(mask_value="pad")
+  with pytest.raises(ValueError, match="recurrent layer"):
+    layers.Bidirectional(layers.Dense(2))
+
+
+# -- saving -----------------------------------------------------------------------
+
+def test_new_layers_save_and_load(tmp_path):
+  i = hk_keras.Input((T, F))
+  x = layers.Masking()(i)
+  x = layers.Bidirectional(layers.SimpleRNN(3, return_sequences=True))(x)
+  x = layers.RNN([layers.LSTMCell(3), layers.GRUCell(2)],
+                 return_sequences=True)(x)
+  x = layers.TimeDistributed(layers.Dense(2))(x)
+  model = hk_keras.Model(i, x)
+  path = str(tmp_path / "m.keras")
+  model.save(path)
+  loaded = hk_keras.saving.load_model(path)
+  data = np.random.default_rng(11).normal(size=(2, T, F)).astype("float32")
+  data[0, 2:] = 0
+  _close(loaded(data), model(data))
+  # Stateful layers keep their states in the saved Haiku state.
+  j = hk_keras.Input((T, F), batch_size=2)
+  stateful = hk_keras.Model(j, layers.GRU(2, stateful=True)(j))
+  _, stateful.state = stateful.apply(stateful.params, stateful.state,
+                                     jax.random.PRNGKey(0), data)
+  path = str(tmp_path / "s.keras")
+  stateful.save(path)
+  restored = hk_keras.saving.load_model(path)
+  _close(restored.get_weights(), stateful.get_weights())
