@@ -410,3 +410,64 @@ def test_new_layers_save_and_load(tmp_path):
   stateful.save(path)
   restored = hk_keras.saving.load_model(path)
   _close(restored.get_weights(), stateful.get_weights())
+
+
+def test_attention_ignores_masked_keys_like_keras():
+  def build(K):
+    i = K.Input((L_SHORT,), dtype="int32")
+    x = K.layers.Embedding(VOCAB, 4, mask_zero=True)(i)
+    x = K.layers.MultiHeadAttention(2, 3)(x, x)
+    return K.Model(i, K.layers.GlobalAveragePooling1D()(x))
+
+  km, hm = build(keras), build(hk_keras)
+  hm.set_weights(km.get_weights())
+  x = _ids(L_SHORT)
+  _close(hm(x), km(x))
+  # Longer padding (more masked keys) changes nothing.
+  def build_long(K):
+    i = K.Input((L_LONG,), dtype="int32")
+    x = K.layers.Embedding(VOCAB, 4, mask_zero=True)(i)
+    x = K.layers.MultiHeadAttention(2, 3)(x, x)
+    return K.Model(i, K.layers.GlobalAveragePooling1D()(x))
+
+  longer = build_long(hk_keras)
+  longer.set_weights(km.get_weights())
+  _close(longer(np.pad(x, ((0, 0), (0, L_LONG - L_SHORT)))), hm(x))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: layers.SimpleRNN(2), lambda: layers.SimpleRNNCell(2),
+    lambda: layers.LSTMCell(2), lambda: layers.GRUCell(2),
+    lambda: layers.RNN(layers.GRUCell(2)), lambda: layers.Masking(),
+    lambda: layers.StackedRNNCells([layers.LSTMCell(2)]),
+    lambda: layers.Bidirectional(layers.LSTM(2)),
+    lambda: layers.TimeDistributed(layers.Dense(2))],
+    ids=lambda f: "")
+def test_config_has_every_constructor_argument(make):
+  import inspect
+  import json
+  layer = make()
+  cls = type(layer)
+  config = layer.get_config()
+  arguments = [name for name, p in inspect.signature(cls.__init__).parameters
+               .items() if name != "self" and p.kind != p.VAR_KEYWORD
+               and name != "weights"]
+  assert set(arguments) <= set(config), set(arguments) - set(config)
+  json.dumps(config)
+  clone = cls.from_config({**config, "name": layer.name + "_copy"})
+  clone_config = {**clone.get_config(), "name": layer.name}
+  wrapper = isinstance(layer, (layers.Bidirectional, layers.RNN,
+                               layers.StackedRNNCells,
+                               layers.TimeDistributed))
+  if wrapper:  # nested layers get new names
+    assert set(clone_config) == set(config)
+  else:
+    assert clone_config == config
+    # Keras 3 reads the same config, and has no key we lack.
+    keras_layer = getattr(keras.layers, cls.__name__).from_config(config)
+    assert set(keras_layer.get_config()) <= set(config)
+  extras = [name for name in arguments
+            if name.endswith(("_regularizer", "_constraint"))]
+  for name in extras:
+    with pytest.raises(ValueError, match=name):
+      cls(2, **{name: "l2"})

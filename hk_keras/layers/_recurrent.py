@@ -265,6 +265,8 @@ class _RNN(Layer):
         "return_state": self.return_state, "go_backwards": self.go_backwards,
         "stateful": self.stateful, "unroll": self.unroll,
         "zero_output_for_mask": self.zero_output_for_mask,
+        **({"use_cudnn": self.use_cudnn} if hasattr(self, "use_cudnn")
+           else {}),
         **{name: None for name in _RNN_EXTRAS},
     }
 
@@ -352,6 +354,7 @@ class LSTM(_RNN):
                      return_sequences, return_state, go_backwards, extras,
                      stateful=stateful, unroll=unroll,
                      zero_output_for_mask=zero_output_for_mask, **kwargs)
+    self.use_cudnn = use_cudnn
     self.unit_forget_bias = _check_bool("LSTM", "unit_forget_bias",
                                         unit_forget_bias)
 
@@ -458,6 +461,7 @@ class GRU(_RNN):
                      return_sequences, return_state, go_backwards, extras,
                      stateful=stateful, unroll=unroll,
                      zero_output_for_mask=zero_output_for_mask, **kwargs)
+    self.use_cudnn = use_cudnn
     self.reset_after = _check_bool("GRU", "reset_after", reset_after)
 
   def _bias_shape(self):
