@@ -20,6 +20,9 @@ from ._pooling import AveragePooling2D, MaxPooling2D
 from ._recurrent import GRU, LSTM
 from ._recurrent import SimpleRNN
 from ._masking import Masking
+from ._dot_attention import AdditiveAttention, Attention
+from ._group_normalization import GroupNormalization, RMSNormalization
+from ._group_normalization import UnitNormalization
 from ._rnn import RNN
 from ._rnn_cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
 from ._rnn_wrappers import Bidirectional, TimeDistributed
@@ -40,4 +43,7 @@ __all__ = [
     # Masking, recurrent cells and wrappers.
     "Bidirectional", "GRUCell", "LSTMCell", "Masking", "RNN", "SimpleRNN",
     "SimpleRNNCell", "StackedRNNCells", "TimeDistributed",
+    # Attention and normalization (Keras 3's newer layers).
+    "AdditiveAttention", "Attention", "GroupNormalization",
+    "RMSNormalization", "UnitNormalization",
 ]
