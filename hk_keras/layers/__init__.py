@@ -23,6 +23,7 @@ from ._masking import Masking
 from ._dot_attention import AdditiveAttention, Attention
 from ._group_normalization import GroupNormalization, RMSNormalization
 from ._group_normalization import UnitNormalization
+from ._grouped_query_attention import GroupQueryAttention
 from ._rnn import RNN
 from ._rnn_cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
 from ._rnn_wrappers import Bidirectional, TimeDistributed
@@ -45,5 +46,6 @@ __all__ = [
     "SimpleRNNCell", "StackedRNNCells", "TimeDistributed",
     # Attention and normalization (Keras 3's newer layers).
     "AdditiveAttention", "Attention", "GroupNormalization",
+    "GroupQueryAttention",
     "RMSNormalization", "UnitNormalization",
 ]
