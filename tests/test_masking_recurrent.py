@@ -471,3 +471,36 @@ def test_config_has_every_constructor_argument(make):
   for name in extras:
     with pytest.raises(ValueError, match=name):
       cls(2, **{name: "l2"})
+
+
+@pytest.mark.parametrize("cls, kwargs, shape, out_shape", [
+    ("ConvLSTM1D", {"filters": 2, "kernel_size": 2}, (2, 3, 5, 2), (2, 4, 2)),
+    ("ConvLSTM2D", {"filters": 2, "kernel_size": 2, "padding": "same",
+                    "return_sequences": True, "go_backwards": True},
+     (2, 3, 4, 4, 2), (2, 3, 4, 4, 2)),
+    ("ConvLSTM2D", {"filters": 2, "kernel_size": 2, "strides": 2,
+                    "data_format": "channels_first"}, (2, 3, 2, 4, 4),
+     (2, 2, 2, 2)),
+    ("ConvLSTM3D", {"filters": 2, "kernel_size": 2}, (1, 2, 3, 3, 3, 2),
+     (1, 2, 2, 2, 2)),
+])
+def test_conv_lstm_matches_keras(cls, kwargs, shape, out_shape):
+  run_layer_test(getattr(layers, cls), kwargs, shape,
+                 expected_output_shape=out_shape,
+                 keras_cls=getattr(keras.layers, cls), atol=ATOL)
+  config = getattr(layers, cls)(**kwargs).get_config()
+  keras_layer = getattr(keras.layers, cls).from_config(config)
+  assert set(keras_layer.get_config()) <= set(config)
+
+
+def test_conv_lstm_masked_steps_keep_the_state():
+  """(Keras 3.15's ConvLSTM fails on any mask, so the reference here is the
+  unmasked layer on the real steps only.)"""
+  x = np.random.default_rng(12).normal(size=(2, 4, 5, 2)).astype("float32")
+  mask = np.array([[True] * 4, [True, True, False, False]])
+  layer = layers.ConvLSTM1D(2, 3, padding="same", return_state=True)
+  out, h, c = layer(x, mask=mask)
+  short_out, short_h, short_c = layer(x[:, :2])
+  _close([out[1], h[1], c[1]], [short_out[1], short_h[1], short_c[1]])
+  full_out, _, _ = layer(x)
+  _close(out[0], full_out[0])

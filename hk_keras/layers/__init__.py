@@ -24,6 +24,7 @@ from ._dot_attention import AdditiveAttention, Attention
 from ._group_normalization import GroupNormalization, RMSNormalization
 from ._group_normalization import UnitNormalization
 from ._grouped_query_attention import GroupQueryAttention
+from ._conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
 from ._rnn import RNN
 from ._rnn_cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
 from ._rnn_wrappers import Bidirectional, TimeDistributed
@@ -42,7 +43,7 @@ __all__ = [
     "BatchNormalization", "Embedding", "GRU", "LSTM", "LayerNormalization",
     "MultiHeadAttention",
     # Masking, recurrent cells and wrappers.
-    "Bidirectional", "GRUCell", "LSTMCell", "Masking", "RNN", "SimpleRNN",
+    "Bidirectional", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D", "GRUCell", "LSTMCell", "Masking", "RNN", "SimpleRNN",
     "SimpleRNNCell", "StackedRNNCells", "TimeDistributed",
     # Attention and normalization (Keras 3's newer layers).
     "AdditiveAttention", "Attention", "GroupNormalization",

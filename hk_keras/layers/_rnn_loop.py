@@ -37,20 +37,24 @@ def run(step, xs, carry, mask=None, go_backwards=False, unroll=False,
   if mask is None:
     final, outputs = jax.lax.scan(step, carry, xs, unroll=unroll_arg)
     return outputs, final
-  m = jnp.swapaxes(jnp.asarray(mask, bool), 0, 1)[..., None]  # (T, B, 1)
+  m = jnp.swapaxes(jnp.asarray(mask, bool), 0, 1)  # (T, B)
   if go_backwards:
     m = jnp.flip(m, 0)
+
+  def select(m_t, new, old):
+    return jnp.where(jnp.reshape(m_t, m_t.shape + (1,) * (new.ndim - 1)),
+                     new, old)
 
   def masked_step(carry, inputs):
     x_t, m_t = inputs
     new_carry, out = step(carry, x_t)
     if zero_output_for_mask:
-      out = jnp.where(m_t, out, jnp.zeros_like(out))
+      out = select(m_t, out, jnp.zeros_like(out))
     else:
       previous = _previous_output(carry)
-      out = jnp.where(m_t, out, previous.astype(out.dtype))
+      out = select(m_t, out, previous.astype(out.dtype))
     new_carry = jax.tree_util.tree_map(
-        lambda new, old: jnp.where(m_t, new, old), new_carry, carry)
+        lambda new, old: select(m_t, new, old), new_carry, carry)
     return new_carry, out
 
   final, outputs = jax.lax.scan(masked_step, carry, (xs, m),
@@ -73,6 +77,9 @@ def check_mask(layer, mask, batch, timesteps):
   if mask is None:
     return None
   mask = jnp.asarray(mask)
+  if mask.ndim > 2 and mask.shape[:2] == (batch, timesteps):
+    # A step counts when any entry of its mask does (Keras's JAX loop).
+    mask = jnp.any(mask.astype(bool), axis=tuple(range(2, mask.ndim)))
   if mask.shape != (batch, timesteps):
     raise ValueError(
         f"Layer {layer.name!r} ({type(layer).__name__}) expects a mask of "
