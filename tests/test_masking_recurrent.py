@@ -504,3 +504,26 @@ def test_conv_lstm_masked_steps_keep_the_state():
   _close([out[1], h[1], c[1]], [short_out[1], short_h[1], short_c[1]])
   full_out, _, _ = layer(x)
   _close(out[0], full_out[0])
+
+
+def test_stateful_model_calls_carry_states_and_dropout_trains():
+  x = np.random.default_rng(13).normal(size=(2, 8, F)).astype("float32")
+  i = hk_keras.Input((4, F), batch_size=2)
+  rnn = layers.SimpleRNN(3, stateful=True)
+  model = hk_keras.Model(i, rnn(i))
+  j = hk_keras.Input((8, F))
+  long_model = hk_keras.Model(j, layers.SimpleRNN(3)(j))
+  long_model.set_weights(model.get_weights()[:3])
+  model(x[:, :4])
+  _close(model(x[:, 4:]), long_model(x))  # model(x) carries the states
+  # Dropout: only in training, one draw per sequence, reproducible per rng.
+  for layer in (layers.SimpleRNN(3, dropout=0.5, recurrent_dropout=0.5),
+                layers.RNN(layers.LSTMCell(3, dropout=0.5,
+                                           recurrent_dropout=0.5))):
+    m = hk_keras.Model(*_io(layer))
+    rng = jax.random.PRNGKey(1)
+    a, _ = m.apply(m.params, m.state, rng, x[:, :4], training=True)
+    b, _ = m.apply(m.params, m.state, rng, x[:, :4], training=True)
+    c, _ = m.apply(m.params, m.state, rng, x[:, :4], training=False)
+    _close(a, b)
+    assert np.abs(np.asarray(a) - np.asarray(c)).max() > 1e-3

@@ -259,7 +259,9 @@ class Model(ModelIO, Trainer, Layer):
     out, new_state = self._jitted_apply(self.params, self.state,
                                         utils.next_rng_key(), *arrays,
                                         training=training)
-    if training:
+    if training or any(r.kind == "state" and r.name.startswith("rnn_state_")
+                       for r in self._records):
+      # Stateful RNNs carry their states to the next call, as in Keras.
       self.state = new_state
     return out
 
