@@ -34,43 +34,20 @@ def _close(a, b, atol=ATOL):
 def _cases():
   k, h = keras.layers, layers
   return [
-      ("SimpleRNN", h.SimpleRNN, {"units": 4}, k.SimpleRNN, None, (2, 4)),
       ("SimpleRNN_seq_back", h.SimpleRNN,
        {"units": 4, "return_sequences": True, "go_backwards": True},
        k.SimpleRNN, None, (2, T, 4)),
-      ("RNN_SimpleRNNCell", h.RNN, {"cell": h.SimpleRNNCell(3)}, k.RNN,
-       {"cell": k.SimpleRNNCell(3)}, (2, 3)),
-      ("RNN_LSTMCell_seq", h.RNN,
-       {"cell": h.LSTMCell(3), "return_sequences": True}, k.RNN,
-       {"cell": k.LSTMCell(3), "return_sequences": True}, (2, T, 3)),
-      ("RNN_GRUCell_back", h.RNN,
-       {"cell": h.GRUCell(3, reset_after=False), "go_backwards": True},
-       k.RNN, {"cell": k.GRUCell(3, reset_after=False),
-               "go_backwards": True}, (2, 3)),
       ("RNN_StackedRNNCells", h.RNN,
        {"cell": h.StackedRNNCells([h.SimpleRNNCell(2), h.LSTMCell(3)]),
         "unroll": True},
        k.RNN, {"cell": k.StackedRNNCells([k.SimpleRNNCell(2),
                                           k.LSTMCell(3)]), "unroll": True},
        (2, 3)),
-      ("Bidirectional_concat", h.Bidirectional, {"layer": h.LSTM(3)},
-       k.Bidirectional, {"layer": k.LSTM(3)}, (2, 6)),
-      ("Bidirectional_sum_seq", h.Bidirectional,
-       {"layer": h.GRU(3, return_sequences=True), "merge_mode": "sum"},
-       k.Bidirectional,
-       {"layer": k.GRU(3, return_sequences=True), "merge_mode": "sum"},
-       (2, T, 3)),
-      ("Bidirectional_mul", h.Bidirectional,
-       {"layer": h.SimpleRNN(3), "merge_mode": "mul"}, k.Bidirectional,
-       {"layer": k.SimpleRNN(3), "merge_mode": "mul"}, (2, 3)),
       ("Bidirectional_ave_backward_layer", h.Bidirectional,
        {"layer": h.LSTM(3), "merge_mode": "ave",
         "backward_layer": h.GRU(3, go_backwards=True)}, k.Bidirectional,
        {"layer": k.LSTM(3), "merge_mode": "ave",
         "backward_layer": k.GRU(3, go_backwards=True)}, (2, 3)),
-      ("Bidirectional_none", h.Bidirectional,
-       {"layer": h.SimpleRNN(2), "merge_mode": None}, k.Bidirectional,
-       {"layer": k.SimpleRNN(2), "merge_mode": None}, None),
       ("TimeDistributed_Dense", h.TimeDistributed, {"layer": h.Dense(2)},
        k.TimeDistributed, {"layer": k.Dense(2)}, (2, T, 2)),
       ("Masking", h.Masking, {"mask_value": 0.0}, k.Masking, None,
@@ -89,21 +66,39 @@ def test_layer_matches_keras(case):
   assert model.count_params() == keras_model.count_params()
 
 
-def test_rnn_return_state_and_initial_state_match_keras():
+def test_variants_match_keras_in_one_model():
+  """The other arguments of each layer, as branches of one Functional model
+  (one Keras model, one trace): cells, directions, merge modes, return and
+  initial states."""
   x = np.random.default_rng(1).normal(size=(2, T, F)).astype("float32")
   h0 = np.random.default_rng(2).normal(size=(2, 3)).astype("float32")
 
   def build(K):
+    L = K.layers
     i = K.Input((T, F))
     s1, s2 = K.Input((3,)), K.Input((3,))
-    out = K.layers.RNN(K.layers.LSTMCell(3), return_state=True,
-                       return_sequences=True)(i, initial_state=[s1, s2])
-    bi = K.layers.Bidirectional(K.layers.GRU(3, return_state=True))(i)
-    return K.Model([i, s1, s2], list(out) + list(bi))
+    outs = list(L.RNN(L.LSTMCell(3), return_state=True,
+                      return_sequences=True)(i, initial_state=[s1, s2]))
+    outs += list(L.Bidirectional(L.GRU(3, return_state=True))(i))
+    outs += [
+        L.SimpleRNN(4)(i),
+        L.RNN(L.SimpleRNNCell(3))(i),
+        L.RNN(L.GRUCell(3, reset_after=False), go_backwards=True)(i),
+        L.Bidirectional(L.LSTM(3))(i),
+        L.Bidirectional(L.GRU(3, return_sequences=True), merge_mode="sum")(i),
+        L.Bidirectional(L.SimpleRNN(3), merge_mode="mul")(i),
+    ]
+    outs += list(L.Bidirectional(L.SimpleRNN(2), merge_mode=None)(i))
+    return K.Model([i, s1, s2], outs)
 
   km, hm = build(keras), build(hk_keras)
+  assert [w.shape for w in hm.get_weights()] == [
+      w.shape for w in km.get_weights()]
+  assert hm.count_params() == km.count_params()
   hm.set_weights(km.get_weights())
-  _close(hm([x, h0, -h0]), km([x, h0, -h0]))
+  for training in (False, True):
+    _close(hm([x, h0, -h0], training=training),
+           km([x, h0, -h0], training=training))
 
 
 def test_cells_called_directly_match_keras():
