@@ -168,6 +168,12 @@ def _attention():
   return hk_keras.Model([q, v], out)
 
 
+def _gqa():
+  q, v = hk_keras.Input((3, 4)), hk_keras.Input((5, 4))
+  out = layers.GroupQueryAttention(2, 2, 1)(q, v)
+  return hk_keras.Model([q, v], out)
+
+
 # name -> (model factory, input data).
 LAYER_CASES = {
     "Activation": (lambda: _seq(layers.Activation("tanh"), (4,)), _x(2, 4)),
@@ -230,6 +236,46 @@ LAYER_CASES = {
     "ZeroPadding2D": (lambda: _seq(layers.ZeroPadding2D(1), (2, 2, 1)),
                       _x(2, 2, 2, 1)),
 }
+# Issue 12: masking, recurrent, attention and normalization layers.
+LAYER_CASES.update({
+    "AdditiveAttention": (lambda: _two_inputs(layers.AdditiveAttention(),
+                                              (3, 4)),
+                          [_x(2, 3, 4), _x(2, 3, 4, seed=1)]),
+    "Attention": (lambda: _two_inputs(layers.Attention(use_scale=True),
+                                      (3, 4)),
+                  [_x(2, 3, 4), _x(2, 3, 4, seed=1)]),
+    "Bidirectional": (lambda: _seq(layers.Bidirectional(layers.GRU(2)),
+                                   (5, 2)), _x(2, 5, 2)),
+    "ConvLSTM1D": (lambda: _seq(layers.ConvLSTM1D(2, 2), (3, 4, 2)),
+                   _x(2, 3, 4, 2)),
+    "ConvLSTM2D": (lambda: _seq(layers.ConvLSTM2D(2, 2), (2, 3, 3, 1)),
+                   _x(2, 2, 3, 3, 1)),
+    "ConvLSTM3D": (lambda: _seq(layers.ConvLSTM3D(1, 2), (2, 2, 2, 2, 1)),
+                   _x(1, 2, 2, 2, 2, 1)),
+    "GRUCell": (lambda: _seq(layers.RNN(layers.GRUCell(2)), (5, 2)),
+                _x(2, 5, 2)),
+    "GroupNormalization": (lambda: _seq(layers.GroupNormalization(2), (4,)),
+                           _x(2, 4)),
+    "GroupQueryAttention": (_gqa, [_x(2, 3, 4), _x(2, 5, 4, seed=1)]),
+    "LSTMCell": (lambda: _seq(layers.RNN(layers.LSTMCell(2)), (5, 2)),
+                 _x(2, 5, 2)),
+    "Masking": (lambda: _seq(layers.Masking(), (5, 2)), _x(2, 5, 2)),
+    "RMSNormalization": (lambda: _seq(layers.RMSNormalization(), (4,)),
+                         _x(2, 4)),
+    "RNN": (lambda: _seq(layers.RNN(layers.SimpleRNNCell(2),
+                                    return_sequences=True), (5, 2)),
+            _x(2, 5, 2)),
+    "SimpleRNN": (lambda: _seq(layers.SimpleRNN(3, go_backwards=True),
+                               (5, 2)), _x(2, 5, 2)),
+    "SimpleRNNCell": (lambda: _seq(layers.RNN(layers.SimpleRNNCell(2)),
+                                   (5, 2)), _x(2, 5, 2)),
+    "StackedRNNCells": (lambda: _seq(layers.RNN(layers.StackedRNNCells(
+        [layers.LSTMCell(2), layers.GRUCell(2)])), (5, 2)), _x(2, 5, 2)),
+    "TimeDistributed": (lambda: _seq(layers.TimeDistributed(layers.Dense(2)),
+                                     (5, 2)), _x(2, 5, 2)),
+    "UnitNormalization": (lambda: _seq(layers.UnitNormalization(), (4,)),
+                          _x(2, 4)),
+})
 # Not layers one puts in a model by themselves.
 _NOT_CASES = {"Input", "InputLayer", "KerasTensor", "Layer"}
 

@@ -15,6 +15,8 @@ from typing import Any, List, NamedTuple, Optional
 import haiku as hk
 import jax
 
+from . import _masking
+
 _local = threading.local()
 
 
@@ -93,6 +95,7 @@ class TraceContext:
   def call_layer(self, layer, args, kwargs):
     if id(layer) not in {id(l) for l in self.traced_layers}:
       self.traced_layers.append(layer)
+    kwargs, previous_mask = _masking.fill_mask_arguments(layer, args, kwargs)
     self.layer_stack.append(layer)
     try:
       if getattr(layer, "_is_container", False):
@@ -105,6 +108,7 @@ class TraceContext:
         out = module(args, kwargs)
     finally:
       self.layer_stack.pop()
+    _masking.set_output_masks(layer, args, out, previous_mask)
     if id(layer) not in self.output_shapes:
       self.output_shapes[id(layer)] = jax.tree_util.tree_map(
           lambda a: tuple(a.shape), out)

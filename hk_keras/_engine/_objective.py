@@ -11,6 +11,7 @@ import jax.numpy as jnp
 
 from .. import losses as losses_lib
 from .._core import _replica
+from . import _output_mask
 
 _ACCURACY = ("accuracy", "acc")
 _CROSSENTROPY = ("crossentropy", "ce")  # resolved from shapes, like accuracy
@@ -181,7 +182,7 @@ class Objective:
       if loss is None:
         per_output.append(None)
         continue
-      sw, scale = _with_mask(sw, mask, loss)
+      sw, scale = _output_mask.masked_weights(p, sw, mask, loss, _with_mask)
       if mask is not None and _returns_scalar(loss, y, p):
         value = _per_row_loss(loss, y, p, sw) * scale
       else:
@@ -202,8 +203,12 @@ class Objective:
            [sample_weight] * len(ys))
     new = []
     for m, state in zip(self.metrics, states):
-      sw, _ = _with_mask(sws[m.output_index] if m.weighted else None, mask,
-                         None)
+      p = ps[m.output_index]
+      base = sws[m.output_index] if m.weighted else None
+      if _output_mask.applies_to_metric(m.metric):
+        sw, _ = _output_mask.masked_weights(p, base, mask, None, _with_mask)
+      else:
+        sw, _ = _with_mask(base, mask, None)
       new.append(m.metric.update(state, ys[m.output_index],
                                  ps[m.output_index], sw))
     return tuple(new)

@@ -22,6 +22,16 @@ from ._normalization import BatchNormalization, LayerNormalization
 from ._padding_upsampling import UpSampling2D, ZeroPadding2D
 from ._pooling import AveragePooling2D, MaxPooling2D
 from ._recurrent import GRU, LSTM
+from ._recurrent import SimpleRNN
+from ._masking import Masking
+from ._dot_attention import AdditiveAttention, Attention
+from ._group_normalization import GroupNormalization, RMSNormalization
+from ._group_normalization import UnitNormalization
+from ._grouped_query_attention import GroupQueryAttention
+from ._conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
+from ._rnn import RNN
+from ._rnn_cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
+from ._rnn_wrappers import Bidirectional, TimeDistributed
 from ._rescaling import Rescaling
 from ._reshaping import Flatten, Reshape
 
@@ -40,4 +50,11 @@ __all__ = [
     "ActivityRegularization",
     # Modules and functions of other JAX libraries.
     "EquinoxLayer", "FlaxLayer", "JaxLayer",
+    # Masking, recurrent cells and wrappers.
+    "Bidirectional", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D", "GRUCell", "LSTMCell", "Masking", "RNN", "SimpleRNN",
+    "SimpleRNNCell", "StackedRNNCells", "TimeDistributed",
+    # Attention and normalization (Keras 3's newer layers).
+    "AdditiveAttention", "Attention", "GroupNormalization",
+    "GroupQueryAttention",
+    "RMSNormalization", "UnitNormalization",
 ]

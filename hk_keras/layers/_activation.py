@@ -12,6 +12,8 @@ class Activation(Layer):
   <Activation ...>
   """
 
+  supports_masking = True  # masks pass through, as in Keras 3
+
   def __init__(self, activation, **kwargs):
     super().__init__(**kwargs)
     self.activation = activations.get(activation)
@@ -27,6 +29,8 @@ class Activation(Layer):
 class ReLU(Layer):
   """Rectified linear unit with Keras 3's `max_value`, `negative_slope`,
   `threshold`."""
+
+  supports_masking = True  # masks pass through, as in Keras 3
 
   def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0,
                **kwargs):
@@ -51,6 +55,8 @@ class ReLU(Layer):
 
 class Softmax(Layer):
   """Softmax over `axis` (default -1), with an optional boolean mask."""
+
+  supports_masking = True  # masks pass through, as in Keras 3
 
   def __init__(self, axis=-1, **kwargs):
     super().__init__(**kwargs)

@@ -46,6 +46,30 @@ def _int_tuple(name: str, value):
   return items
 
 
+def _combine_masks(attention_mask, query_mask, value_mask, key_mask):
+  """Keras masks of query (B, T) and value/key (B, S) -> a (B, T, S) mask.
+
+  As Keras 3: padded keys get no attention, padded queries attend nowhere
+  (uniformly, after the softmax), and an explicit `attention_mask` is
+  and-ed in.
+  """
+  auto = None
+  if query_mask is not None:
+    auto = jnp.expand_dims(jnp.asarray(query_mask, bool), -1)
+  for m in (value_mask, key_mask):
+    if m is not None:
+      m = jnp.expand_dims(jnp.asarray(m, bool), -2)
+      auto = m if auto is None else auto & m
+  if auto is None:
+    return attention_mask
+  if attention_mask is None:
+    return auto
+  attention_mask = jnp.asarray(attention_mask)
+  if attention_mask.dtype != jnp.bool_:
+    attention_mask = attention_mask != 0
+  return attention_mask & auto
+
+
 class MultiHeadAttention(Layer):
   """Multi-head scaled dot-product attention (Vaswani et al., 2017), Keras 3
   semantics and weight layout.
@@ -64,8 +88,11 @@ class MultiHeadAttention(Layer):
   `output_bias` (*output_shape,). The biases are absent with
   `use_bias=False`.
 
-  Differences from Keras 3: masks are not propagated (pass
-  `attention_mask`); a query row whose mask is all False attends uniformly
+  Keras masks reach the layer as `query_mask`, `value_mask` and `key_mask`
+  (filled in from `Embedding(mask_zero=True)` or `Masking` upstream): padded
+  keys get no attention, and the output carries the query's mask.
+
+  Differences from Keras 3: a query row whose mask is all False attends uniformly
   to every position in all cases (Keras 3 does so on its default path but
   gives zero weights when scores are returned or dropout is on).
 
@@ -109,6 +136,8 @@ class MultiHeadAttention(Layer):
   >>> mha.get_config()["value_dim"]
   8
   """
+
+  supports_masking = True  # the output carries the query mask
 
   def __init__(self, num_heads: int, key_dim: int,
                value_dim: Optional[int] = None, dropout: float = 0.0,
@@ -268,7 +297,10 @@ class MultiHeadAttention(Layer):
 
   def call(self, query, value, key=None, attention_mask=None,
            return_attention_scores: bool = False, training: bool = False,
-           use_causal_mask: bool = False):
+           use_causal_mask: bool = False, query_mask=None, value_mask=None,
+           key_mask=None):
+    attention_mask = _combine_masks(attention_mask, query_mask, value_mask,
+                                    key_mask)
     key = value if key is None else key
     dtype = query.dtype
     value, key = jnp.asarray(value, dtype), jnp.asarray(key, dtype)

@@ -21,6 +21,8 @@ class Dense(Layer):
   >>> layer = Dense(3, activation="relu")
   """
 
+  supports_masking = True  # masks pass through, as in Keras 3
+
   def __init__(self, units, activation=None, use_bias=True,
                kernel_initializer="glorot_uniform", bias_initializer="zeros",
                kernel_regularizer=None, bias_regularizer=None,

@@ -20,6 +20,8 @@ class Dropout(Layer):
     seed: optional integer folded into the key.
   """
 
+  supports_masking = True  # masks pass through, as in Keras 3
+
   def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
     super().__init__(**kwargs)
     if not 0 <= rate < 1:

@@ -26,11 +26,12 @@ class Embedding(Layer):
   other out-of-range id gives a row of NaN. No error is raised, since the
   ids are traced values inside `jit`.
 
-  `mask_zero=True` is accepted and saved in the config, but hk_keras does not
-  propagate Keras masks: downstream layers (LSTM, GRU, MultiHeadAttention)
-  see the padded steps. Pass an explicit `attention_mask` to
-  MultiHeadAttention instead. With `mask_zero=True`, id 0 is reserved for
-  padding, as in Keras (so `input_dim` should be vocabulary size + 1).
+  With `mask_zero=True` the layer creates a Keras mask, `ids != 0`, that
+  follows its output through the model: RNNs skip the padded steps,
+  attention ignores padded keys, `GlobalAveragePooling1D` averages over the
+  real steps, and losses and metrics leave padded timesteps out (see
+  docs/masking_and_padding.md). Id 0 is then reserved for padding, as in
+  Keras (so `input_dim` should be vocabulary size + 1).
 
   Weights: `embeddings` (input_dim, output_dim), a param.
 
@@ -84,6 +85,13 @@ class Embedding(Layer):
     if ids.dtype not in (jnp.int32, jnp.int64):
       ids = ids.astype(jnp.int32)
     return jnp.take(self.embeddings, ids, axis=0).astype(self.compute_dtype)
+
+  def compute_mask(self, inputs, previous_mask=None):
+    """`inputs != 0` with `mask_zero=True`, else None (Keras 3)."""
+    del previous_mask
+    if not self.mask_zero:
+      return None
+    return jnp.not_equal(jnp.asarray(inputs), 0)
 
   def get_config(self):
     return {

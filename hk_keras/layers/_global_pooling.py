@@ -33,7 +33,8 @@ class GlobalAveragePooling1D(_GlobalPooling):
 
   `(batch, steps, features) -> (batch, features)` (or `(batch, 1, features)`
   with `keepdims=True`). An optional boolean `mask` of shape `(batch,
-  steps)` passed to the call averages over the unmasked steps only.
+  steps)`, passed to the call or filled in from a Keras mask (e.g. from
+  `Embedding(mask_zero=True)`), averages over the unmasked steps only.
 
   Args:
     data_format: "channels_last" (default) or "channels_first".
@@ -56,6 +57,11 @@ class GlobalAveragePooling1D(_GlobalPooling):
     total = jnp.sum(jnp.where(mask, inputs, 0), axis=axis,
                     keepdims=self.keepdims)
     return total / jnp.sum(weights, axis=axis, keepdims=self.keepdims)
+
+  def compute_mask(self, inputs, previous_mask=None):
+    """Pooling consumes the mask: the output has none."""
+    del inputs, previous_mask
+    return None
 
 
 class GlobalAveragePooling2D(_GlobalPooling):

@@ -14,6 +14,8 @@ class Lambda(Layer):
   >>> double = Lambda(lambda x: 2 * x)
   """
 
+  supports_masking = True  # masks pass through, as in Keras 3
+
   def __init__(self, function, output_shape=None, mask=None, arguments=None,
                **kwargs):
     super().__init__(**kwargs)

@@ -354,6 +354,42 @@ class Layer(NodeAttributes):
       else:
         config[arg] = constraints_lib.serialize(value)
     return config
+  @property
+  def supports_masking(self) -> bool:
+    """Whether the layer attaches `compute_mask`'s result to its outputs.
+
+    As in Keras 3: True when a subclass overrides `compute_mask`, or after
+    `self.supports_masking = True`; otherwise a mask reaching this layer
+    stops here.
+    """
+    value = self.__dict__.get("_supports_masking")
+    if value is None:
+      return type(self).compute_mask is not Layer.compute_mask
+    return value
+
+  @supports_masking.setter
+  def supports_masking(self, value: bool):
+    object.__setattr__(self, "_supports_masking", bool(value))
+
+  def compute_mask(self, inputs, previous_mask):
+    """The mask of the outputs, given the inputs and their mask.
+
+    The default passes the input mask on unchanged (used when
+    `supports_masking` is True). Layers that create masks (`Embedding` with
+    `mask_zero=True`, `Masking`) or consume them (pooling, RNNs without
+    `return_sequences`) override it. Runs inside the model's trace on traced
+    arrays.
+
+    Args:
+      inputs: the first argument of the call.
+      previous_mask: the mask given to the call (None, an array or a
+        structure of them).
+
+    Returns:
+      None, a boolean array, or one entry per output.
+    """
+    del inputs
+    return previous_mask
 
   def compute_output_shape(self, input_shape):
     """Infers the output shape by tracing the layer abstractly."""

@@ -10,6 +10,8 @@ from ._layer import Layer
 class _Merge(Layer):
   """Combines a list of at least two inputs."""
 
+  supports_masking = True  # masks pass through, as in Keras 3
+
   def build(self, input_shape):
     if not isinstance(input_shape, (list, tuple)) or not input_shape or \
         not isinstance(input_shape[0], (list, tuple)) or len(input_shape) < 2:
@@ -22,6 +24,15 @@ class _Merge(Layer):
 
   def call(self, inputs):
     return self._merge(list(inputs))
+
+  def compute_mask(self, inputs, previous_mask):
+    """A step is valid where every masked input is valid (Keras 3)."""
+    del inputs
+    masks = [m for m in (previous_mask or []) if m is not None] if isinstance(
+        previous_mask, (list, tuple)) else []
+    if not masks:
+      return None
+    return functools.reduce(jnp.logical_and, masks)
 
 
 class Add(_Merge):
@@ -63,6 +74,20 @@ class Concatenate(_Merge):
 
   def _merge(self, inputs):
     return jnp.concatenate(inputs, axis=self.axis)
+
+  def compute_mask(self, inputs, previous_mask):
+    """Concatenates the masks (all-valid for unmasked inputs), as Keras 3."""
+    if not isinstance(previous_mask, (list, tuple)) or all(
+        m is None for m in previous_mask):
+      return None
+    masks = []
+    for x, m in zip(inputs, previous_mask):
+      if m is None:
+        m = jnp.ones(jnp.shape(x), bool)
+      elif m.ndim < x.ndim:
+        m = jnp.broadcast_to(jnp.expand_dims(m, -1), jnp.shape(x))
+      masks.append(m)
+    return jnp.any(jnp.concatenate(masks, axis=self.axis), axis=-1)
 
   def get_config(self):
     return {**super().get_config(), "axis": self.axis}

@@ -106,6 +106,8 @@ class BatchNormalization(Layer):
   0.9
   """
 
+  supports_masking = True  # masks pass through, as in Keras 3
+
   def __init__(self, axis: int = -1, momentum: float = 0.99,
                epsilon: float = 1e-3, center: bool = True, scale: bool = True,
                beta_initializer="zeros", gamma_initializer="ones",
@@ -288,6 +290,8 @@ class LayerNormalization(Layer):
   >>> layer.get_config()["epsilon"]
   0.001
   """
+
+  supports_masking = True  # masks pass through, as in Keras 3
 
   def __init__(self, axis: Union[int, Sequence[int]] = -1,
                epsilon: float = 1e-3, center: bool = True, scale: bool = True,

@@ -15,6 +15,7 @@ import jax.numpy as jnp
 
 from .. import activations
 from .. import initializers
+from . import _rnn_loop
 from ._layer import Layer
 
 # Keras regularizer/constraint arguments (see Layer._set_weight_extras).
@@ -38,6 +39,15 @@ def _check_bool(layer_cls: str, name: str, value) -> bool:
         f"{layer_cls} argument `{name}` must be True or False. Received: "
         f"{name}={value!r}")
   return value
+
+
+def _check_cudnn(layer_cls: str, value) -> None:
+  # Keras picks cuDNN kernels on GPU; XLA compiles the same scan everywhere,
+  # so the argument only needs a valid value.
+  if value not in ("auto", True, False):
+    raise ValueError(
+        f"{layer_cls} argument `use_cudnn` must be 'auto', True or False. "
+        f"Received: use_cudnn={value!r}")
 
 
 def _dropout_mask(uniform, rate: float, dtype):
@@ -77,7 +87,8 @@ class _RNN(Layer):
   def __init__(self, units, activation, recurrent_activation, use_bias,
                kernel_initializer, recurrent_initializer, bias_initializer,
                dropout, recurrent_dropout, seed, return_sequences,
-               return_state, go_backwards, extras, **kwargs):
+               return_state, go_backwards, extras, stateful=False,
+               unroll=False, zero_output_for_mask=False, **kwargs):
     super().__init__(**kwargs)
     cls = type(self).__name__
     self._set_weight_extras(**extras)
@@ -105,6 +116,27 @@ class _RNN(Layer):
                                         return_sequences)
     self.return_state = _check_bool(cls, "return_state", return_state)
     self.go_backwards = _check_bool(cls, "go_backwards", go_backwards)
+    self.stateful = _check_bool(cls, "stateful", stateful)
+    self.unroll = _check_bool(cls, "unroll", unroll)
+    self.zero_output_for_mask = _check_bool(cls, "zero_output_for_mask",
+                                            zero_output_for_mask)
+
+  @property
+  def state_size(self):
+    return [self.units] * self._num_states
+
+  def _state_count(self):
+    return self._num_states
+
+  def compute_mask(self, inputs, previous_mask):
+    del inputs
+    return _rnn_loop.mask_for_output(self, previous_mask)
+
+  def reset_states(self, states=None):
+    """Zeros the states a `stateful=True` layer keeps between batches."""
+    _rnn_loop.reset_states(self, states)
+
+  reset_state = reset_states
 
   # -- weights ----------------------------------------------------------------
   def build(self, input_shape):
@@ -182,28 +214,36 @@ class _RNN(Layer):
           f"{(batch, self.units)}, received shapes {shapes}.")
     return tuple(jnp.asarray(s, dtype) for s in states)
 
-  def call(self, sequences, initial_state=None, training=False):
+  def call(self, sequences, initial_state=None, mask=None, training=False):
     dtype = sequences.dtype
-    batch, _, features = sequences.shape
+    batch, timesteps, features = sequences.shape
+    mask = _rnn_loop.check_mask(self, mask, batch, timesteps)
     input_masks, recurrent_masks = self._masks(training, batch, features,
                                                dtype)
     xs = jnp.swapaxes(sequences, 0, 1)  # time major: (timesteps, batch, f)
-    if self.go_backwards:
-      xs = jnp.flip(xs, axis=0)
     projected = _project(xs, self.kernel.astype(dtype), input_masks,
                          self._gates)
     bias = self._input_bias()
     if bias is not None:
       projected = projected + jnp.reshape(bias.astype(dtype), (1, 1, -1))
-    carry = self._initial_carry(initial_state, batch, dtype)
+    if initial_state is None and self.stateful:
+      carry = _rnn_loop.stateful_initial(
+          self, self._initial_carry(None, batch, dtype))
+    else:
+      carry = self._initial_carry(initial_state, batch, dtype)
 
     def step(carry, inputs_t):
       return self._step(carry, inputs_t, recurrent_masks)
 
-    carry, outputs = jax.lax.scan(step, carry, projected)
+    outputs, carry = _rnn_loop.run(
+        step, projected, carry, mask, self.go_backwards, self.unroll,
+        self.zero_output_for_mask)
+    if self.stateful:
+      _rnn_loop.stateful_store(carry)
     # Outputs are in processing order (reversed time with go_backwards),
     # as Keras 3's generic RNN loop returns them.
-    output = jnp.swapaxes(outputs, 0, 1) if self.return_sequences else carry[0]
+    output = (jnp.swapaxes(outputs, 0, 1) if self.return_sequences
+              else outputs[-1])
     if self.return_state:
       return (output,) + tuple(carry)
     return output
@@ -222,6 +262,10 @@ class _RNN(Layer):
         "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout,
         "seed": self.seed, "return_sequences": self.return_sequences,
         "return_state": self.return_state, "go_backwards": self.go_backwards,
+        "stateful": self.stateful, "unroll": self.unroll,
+        "zero_output_for_mask": self.zero_output_for_mask,
+        **({"use_cudnn": self.use_cudnn} if hasattr(self, "use_cudnn")
+           else {}),
         **self._weight_extras_config(),
     }
 
@@ -292,7 +336,10 @@ class LSTM(_RNN):
                seed: Optional[int] = None, kernel_regularizer=None,
                recurrent_regularizer=None, bias_regularizer=None,
                activity_regularizer=None, kernel_constraint=None,
-               recurrent_constraint=None, bias_constraint=None, **kwargs):
+               recurrent_constraint=None, bias_constraint=None,
+               stateful: bool = False, unroll: bool = False, use_cudnn="auto",
+               zero_output_for_mask: bool = False, **kwargs):
+    _check_cudnn(type(self).__name__, use_cudnn)
     extras = dict(kernel_regularizer=kernel_regularizer,
                   recurrent_regularizer=recurrent_regularizer,
                   bias_regularizer=bias_regularizer,
@@ -304,7 +351,9 @@ class LSTM(_RNN):
                      kernel_initializer, recurrent_initializer,
                      bias_initializer, dropout, recurrent_dropout, seed,
                      return_sequences, return_state, go_backwards, extras,
-                     **kwargs)
+                     stateful=stateful, unroll=unroll,
+                     zero_output_for_mask=zero_output_for_mask, **kwargs)
+    self.use_cudnn = use_cudnn
     self.unit_forget_bias = _check_bool("LSTM", "unit_forget_bias",
                                         unit_forget_bias)
 
@@ -394,7 +443,10 @@ class GRU(_RNN):
                seed: Optional[int] = None, kernel_regularizer=None,
                recurrent_regularizer=None, bias_regularizer=None,
                activity_regularizer=None, kernel_constraint=None,
-               recurrent_constraint=None, bias_constraint=None, **kwargs):
+               recurrent_constraint=None, bias_constraint=None,
+               stateful: bool = False, unroll: bool = False, use_cudnn="auto",
+               zero_output_for_mask: bool = False, **kwargs):
+    _check_cudnn(type(self).__name__, use_cudnn)
     extras = dict(kernel_regularizer=kernel_regularizer,
                   recurrent_regularizer=recurrent_regularizer,
                   bias_regularizer=bias_regularizer,
@@ -406,7 +458,9 @@ class GRU(_RNN):
                      kernel_initializer, recurrent_initializer,
                      bias_initializer, dropout, recurrent_dropout, seed,
                      return_sequences, return_state, go_backwards, extras,
-                     **kwargs)
+                     stateful=stateful, unroll=unroll,
+                     zero_output_for_mask=zero_output_for_mask, **kwargs)
+    self.use_cudnn = use_cudnn
     self.reset_after = _check_bool("GRU", "reset_after", reset_after)
 
   def _bias_shape(self):
@@ -446,3 +500,78 @@ class GRU(_RNN):
 
   def get_config(self):
     return {**super().get_config(), "reset_after": self.reset_after}
+
+
+class SimpleRNN(_RNN):
+  """Fully-connected RNN whose output is fed back as input (Keras 3).
+
+  Each step: `h = activation(x_t @ kernel + h @ recurrent_kernel + bias)`.
+  Weights (params under `params[layer.name]`): `kernel` (input_dim, units),
+  `recurrent_kernel` (units, units), `bias` (units,), Keras's
+  `simple_rnn/simple_rnn_cell/...`.
+
+  Args:
+    units: size of the hidden state.
+    activation: default "tanh".
+    use_bias: whether to add `bias`.
+    kernel_initializer: default "glorot_uniform".
+    recurrent_initializer: default "orthogonal".
+    bias_initializer: default "zeros".
+    dropout: input dropout rate, in [0, 1).
+    recurrent_dropout: dropout rate on the recurrent state, in [0, 1).
+    return_sequences: return every step's output.
+    return_state: also return the final state: `(output, h)`.
+    go_backwards: process the sequence in reverse.
+    stateful: keep the final state as Haiku state for the next batch (reset
+      with `reset_states()`).
+    unroll: unroll the `lax.scan` loop.
+    seed: optional int folded into the dropout key.
+    kernel_regularizer, ..., bias_constraint: as in `LSTM`, None only.
+    **kwargs: base `Layer` arguments (name, trainable, dtype).
+
+  Call arguments: `sequences`, optional `initial_state=[h]`, `mask`
+  (batch, timesteps) (filled in from Keras masks), `training`.
+
+  >>> SimpleRNN(4, return_sequences=True).get_config()["units"]
+  4
+  """
+
+  _gates = 1
+  _num_states = 1
+
+  def __init__(self, units: int, activation="tanh", use_bias: bool = True,
+               kernel_initializer="glorot_uniform",
+               recurrent_initializer="orthogonal", bias_initializer="zeros",
+               kernel_regularizer=None, recurrent_regularizer=None,
+               bias_regularizer=None, activity_regularizer=None,
+               kernel_constraint=None, recurrent_constraint=None,
+               bias_constraint=None, dropout: float = 0.0,
+               recurrent_dropout: float = 0.0, return_sequences: bool = False,
+               return_state: bool = False, go_backwards: bool = False,
+               stateful: bool = False, unroll: bool = False,
+               seed: Optional[int] = None, zero_output_for_mask: bool = False,
+               **kwargs):
+    extras = dict(kernel_regularizer=kernel_regularizer,
+                  recurrent_regularizer=recurrent_regularizer,
+                  bias_regularizer=bias_regularizer,
+                  activity_regularizer=activity_regularizer,
+                  kernel_constraint=kernel_constraint,
+                  recurrent_constraint=recurrent_constraint,
+                  bias_constraint=bias_constraint)
+    super().__init__(units, activation, "sigmoid", use_bias,
+                     kernel_initializer, recurrent_initializer,
+                     bias_initializer, dropout, recurrent_dropout, seed,
+                     return_sequences, return_state, go_backwards, extras,
+                     stateful=stateful, unroll=unroll,
+                     zero_output_for_mask=zero_output_for_mask, **kwargs)
+
+  def _step(self, carry, inputs_t, recurrent_masks):
+    (h,) = carry
+    kernel = self.recurrent_kernel.astype(h.dtype)
+    h = self.activation(inputs_t + _project(h, kernel, recurrent_masks, 1))
+    return (h,), h
+
+  def get_config(self):
+    config = super().get_config()
+    del config["recurrent_activation"]
+    return config

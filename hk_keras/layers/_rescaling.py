@@ -11,6 +11,8 @@ class Rescaling(Layer):
   <Rescaling ...>
   """
 
+  supports_masking = True  # masks pass through, as in Keras 3
+
   def __init__(self, scale, offset=0.0, **kwargs):
     super().__init__(**kwargs)
     self.scale = scale

@@ -1,6 +1,7 @@
 """The Functional API: a model defined by a graph of layer calls."""
 import jax
 
+from .._core import _masking
 from .._core import _naming
 from ..layers import _input
 from ._model import Model
@@ -81,7 +82,7 @@ class Functional(Model):
             f"{sorted(structure)}; received {got}.")
     super()._check_inputs(inputs)
 
-  def call(self, inputs, training=False):
+  def call(self, inputs, training=False, mask=None):
     values = {}
     structure = self._inputs_struct
     if isinstance(structure, dict):
@@ -95,6 +96,8 @@ class Functional(Model):
       if isinstance(inputs, (list, tuple)) and len(inputs) == 1:
         inputs = inputs[0]
       values[id(structure)] = _input.as_input_dtype(inputs, structure.dtype)
+
+    _masking.carry_input_masks(inputs, mask, values, structure)
 
     def resolve(x):
       return values[id(x)] if _is_kt(x) else x

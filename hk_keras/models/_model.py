@@ -289,7 +289,9 @@ class Model(ModelAttributes, ExportMixin, ModelIO, Trainer, Layer):
         self.params, self.state, utils.next_rng_key(), *arrays,
         training=training)
     self._eager_losses = list(zip(self._jitted_owners, losses))
-    if training:
+    if training or any(r.kind == "state" and r.name.startswith("rnn_state_")
+                       for r in self._records):
+      # Stateful RNNs carry their states to the next call, as in Keras.
       self.state = new_state
     return out
 

@@ -1,4 +1,5 @@
 """`Sequential`: a plain stack of layers."""
+from .._core import _masking
 from .._core import _naming
 from ..layers import _input
 from ..layers._layer import Layer
@@ -89,10 +90,13 @@ class Sequential(Model):
     if self._input_spec is not None and self._tracked_layers:
       self._build_from_specs((self._input_spec,))
 
-  def call(self, inputs, training=False):
+  def call(self, inputs, training=False, mask=None):
     x = inputs
     if self._input_layer is not None:
       x = _input.as_input_dtype(x, self._input_layer.dtype)
+    mask = _masking.get_keras_mask(inputs) if mask is None else mask
+    if mask is not None and _masking.get_keras_mask(x) is None:
+      _masking.set_keras_mask(x, mask)
     for layer in self._tracked_layers:
       x = layer(x, training=training)
     return x
