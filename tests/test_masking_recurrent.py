@@ -337,9 +337,11 @@ def test_config_has_every_constructor_argument(make):
     assert set(keras_layer.get_config()) <= set(config)
   extras = [name for name in arguments
             if name.endswith(("_regularizer", "_constraint"))]
-  for name in extras:
-    with pytest.raises(ValueError, match=name):
-      cls(2, **{name: "l2"})
+  for name in extras:  # Keras's regularizers and constraints are taken
+    value = "l2" if name.endswith("_regularizer") else "non_neg"
+    configured = cls(2, **{name: value})
+    assert getattr(configured, name) is not None
+    assert configured.get_config()[name]["class_name"] in ("L2", "NonNeg")
 
 
 @pytest.mark.parametrize("cls, kwargs, shape, out_shape", [
