@@ -26,6 +26,9 @@ def _run(backend, group):
   env = dict(os.environ)
   env.pop("XLA_FLAGS", None)  # the script sets its own
   env["JAX_PLATFORMS"] = "cpu"
+  # The checkout under test, not whatever hk_keras the interpreter finds.
+  env["PYTHONPATH"] = os.pathsep.join(
+      [str(CASES.parent.parent)] + [p for p in [env.get("PYTHONPATH")] if p])
   proc = subprocess.run([sys.executable, str(CASES), backend, group],
                         capture_output=True, text=True, env=env, timeout=900)
   assert proc.returncode == 0, proc.stderr[-4000:]

@@ -371,3 +371,59 @@ def test_recompiling_after_fit_keeps_the_trained_weights():
   for a, b in zip(sorted(trained, key=np.size),
                   sorted(model.get_weights(), key=np.size)):
     np.testing.assert_array_equal(a, b)
+
+
+def test_every_regularized_layer_gives_keras_model_losses():
+  import keras  # pylint: disable=g-import-not-at-top
+  l1l2 = lambda m: m.regularizers.L1L2(0.01, 0.02)
+  cases = {
+      "Dense": (lambda m: m.layers.Dense(
+          3, kernel_regularizer=l1l2(m), bias_regularizer="l2",
+          activity_regularizer="l1"), (4,)),
+      "Conv2D": (lambda m: m.layers.Conv2D(
+          2, 3, kernel_regularizer=l1l2(m), bias_regularizer="l2",
+          activity_regularizer="l1"), (5, 5, 2)),
+      "Conv2DTranspose": (lambda m: m.layers.Conv2DTranspose(
+          2, 3, kernel_regularizer=l1l2(m), bias_regularizer="l2"), (4, 4, 2)),
+      "Embedding": (lambda m: m.layers.Embedding(
+          10, 3, embeddings_regularizer=l1l2(m), activity_regularizer="l2"),
+                    None),
+      "LSTM": (lambda m: m.layers.LSTM(
+          3, kernel_regularizer=l1l2(m), recurrent_regularizer="l2",
+          bias_regularizer="l1"), (4, 2)),
+      "GRU": (lambda m: m.layers.GRU(
+          3, kernel_regularizer=l1l2(m), recurrent_regularizer="l2",
+          bias_regularizer="l1"), (4, 2)),
+      "BatchNormalization": (lambda m: m.layers.BatchNormalization(
+          beta_regularizer="l2", gamma_regularizer=l1l2(m)), (3,)),
+      "LayerNormalization": (lambda m: m.layers.LayerNormalization(
+          beta_regularizer="l2", gamma_regularizer=l1l2(m)), (3,)),
+      "MultiHeadAttention": (lambda m: m.layers.MultiHeadAttention(
+          2, 2, kernel_regularizer=l1l2(m), bias_regularizer="l2"), (4, 3)),
+  }
+  rng = np.random.default_rng(0)
+  for name, (make, shape) in cases.items():
+    if shape is None:
+      x = np.arange(10, dtype=np.int32).reshape(2, 5)
+    else:
+      x = rng.normal(size=(2,) + shape).astype(np.float32)
+    totals, weights = {}, None
+    for module in (hk_keras, keras):
+      if name == "MultiHeadAttention":
+        inp = module.Input(shape)
+        model = module.Model(inp, make(module)(inp, inp))
+      elif shape is None:
+        model = module.Sequential([module.Input((5,), dtype="int32"),
+                                   make(module)])
+      else:
+        model = module.Sequential([module.Input(shape), make(module)])
+      if weights is None:
+        weights = [rng.normal(size=w.shape).astype(np.float32)
+                   for w in model.get_weights()]
+      model.set_weights(weights)
+      model(x)
+      totals[module.__name__] = float(sum(np.asarray(v)
+                                          for v in model.losses))
+    assert totals["hk_keras"] > 0, name
+    np.testing.assert_allclose(totals["hk_keras"], totals["keras"],
+                               rtol=1e-5, err_msg=name)

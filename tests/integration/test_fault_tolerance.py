@@ -98,9 +98,14 @@ def _run(tmp_path, mode, work, hang_at=-1):
   script = tmp_path / "child.py"
   script.write_text(_CHILD)
   work.mkdir(exist_ok=True)
+  # The checkout under test, not whatever hk_keras the interpreter finds.
+  repo = os.path.dirname(os.path.dirname(os.path.dirname(
+      os.path.abspath(__file__))))
+  env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+      [repo] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
   return subprocess.Popen(
       [sys.executable, str(script), mode, str(work), str(hang_at)],
-      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
 
 
 def _finish(proc):

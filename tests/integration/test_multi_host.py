@@ -27,6 +27,11 @@ def _env():
   env = dict(os.environ)
   env.pop("XLA_FLAGS", None)
   env["JAX_PLATFORMS"] = "cpu"
+  # The checkout under test, not whatever hk_keras the interpreter finds.
+  repo = os.path.dirname(os.path.dirname(os.path.dirname(
+      os.path.abspath(__file__))))
+  env["PYTHONPATH"] = os.pathsep.join(
+      [repo] + [p for p in [os.environ.get("PYTHONPATH")] if p])
   return env
 
 
