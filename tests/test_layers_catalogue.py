@@ -565,3 +565,32 @@ def test_functional_model_calling_layers_out_of_creation_order():
     y = hk_keras.Input((3,))
     hk_keras.Model(y, layers.Dense(2, name="twin")(
         layers.Dense(2, name="twin")(y)))
+
+
+def test_nested_weights_follow_keras_tracking_order_not_call_order():
+  def make(lib):
+    class Nested(lib.layers.Layer):
+
+      def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.first = lib.layers.Embedding(10, 3)
+        self.second = lib.layers.Dense(2)
+
+      def build(self, input_shape):
+        self.own = self.add_weight(shape=(1,), name="own")
+
+      def call(self, x):
+        return self.second(x) * self.own + self.first(
+            lib.ops.cast(x[:, :1], "int32") if hasattr(lib, "ops") else
+            x[:, :1].astype("int32"))[:, 0, :2]
+
+    return Nested()
+
+  ours = make(hk_keras)
+  model = hk_keras.Sequential([hk_keras.Input((4,)), ours])
+  theirs = make(keras)
+  keras.Sequential([keras.Input((4,)), theirs])
+  assert [w.shape for w in ours.get_weights()] == [
+      tuple(w.shape) for w in theirs.weights]
+  assert [w.shape for w in model.get_weights()] == [(1,), (10, 3), (4, 2),
+                                                    (2,)]
