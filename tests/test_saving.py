@@ -280,9 +280,17 @@ LAYER_CASES.update({
 _NOT_CASES = {"Input", "InputLayer", "KerasTensor", "Layer"}
 
 
+def _saved_by_the_catalogue_sweep():
+  # Issue 12's layers are saved and loaded together, as one .keras model,
+  # by the batched sweep of test_layers_catalogue.py.
+  from test_layers_catalogue import CASES  # pylint: disable=g-import-not-at-top
+  return {c.name for c in CASES}
+
+
 def test_every_builtin_layer_has_a_round_trip_case():
   exported = {n for n in layers.__all__
               if isinstance(getattr(layers, n), type)} - _NOT_CASES
+  exported -= _saved_by_the_catalogue_sweep()
   assert exported - set(LAYER_CASES) == set(), (
       "add a round-trip case for the new layers")
 

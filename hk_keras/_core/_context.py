@@ -68,6 +68,7 @@ class TraceContext:
       yield
     finally:
       self.foreign_depth -= 1
+    self.module_owners = {}
 
   # -- recording ------------------------------------------------------------
   def _record(self, kind, next_creator, shape, dtype, init, context):
@@ -103,7 +104,7 @@ class TraceContext:
       else:
         module = self.modules.get(id(layer))
         if module is None:
-          module = _LayerModule(layer)
+          module = _LayerModule(layer, self._module_name(layer))
           self.modules[id(layer)] = module
         out = module(args, kwargs)
     finally:
@@ -114,19 +115,33 @@ class TraceContext:
           lambda a: tuple(a.shape), out)
     return out
 
+  def _module_name(self, layer):
+    """The full Haiku name of `layer`'s module: the scope, then its name."""
+    scope = hk.experimental.current_name()
+    full_name = layer.name if scope == "~" else f"{scope}/{layer.name}"
+    other = self.module_owners.get(full_name)
+    if other is not None and other is not layer:
+      raise ValueError(
+          f"Two different layers are named {layer.name!r} in the same model "
+          f"(Haiku module {full_name!r}): their weights would be mixed up. "
+          "Give every layer in a model a unique name (or leave name=None for "
+          "Keras-style automatic names).")
+    self.module_owners[full_name] = layer
+    return full_name
+
 
 class _LayerModule(hk.Module):
-  """The one Haiku module of a layer within a trace."""
+  """The one Haiku module of a layer within a trace.
 
-  def __init__(self, layer):
-    super().__init__(name=layer.name)
-    expected = layer.name
-    if self.module_name.split("/")[-1] != expected:
-      raise ValueError(
-          f"Two different layers are named {expected!r} in the same model; "
-          f"Haiku would rename the second to {self.module_name!r} and the weights "
-          "would no longer line up with the layers. Give every layer in a model "
-          "a unique name (or leave name=None for Keras-style automatic names).")
+  The module takes exactly the layer's name (given when the layer was
+  created, as in Keras 3), whatever order layers are called in. Haiku's own
+  naming would number a module after the siblings created before it: with
+  layers `embedding` and `embedding_1` called in the reverse order, the
+  second module would become `embedding_2`.
+  """
+
+  def __init__(self, layer, full_name):
+    super().__init__(name=hk.force_name(full_name))
     self._layer = layer
 
   def __call__(self, args, kwargs):

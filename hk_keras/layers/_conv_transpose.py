@@ -1,4 +1,5 @@
-"""`Conv2DTranspose`: Keras 3's transposed convolution on `lax.conv_transpose`."""
+"""`Conv1DTranspose`, `Conv2DTranspose`, `Conv3DTranspose`: Keras 3's transposed
+convolutions on `lax.conv_transpose`."""
 from jax import lax
 
 from .. import activations
@@ -179,3 +180,59 @@ class Conv2DTranspose(Layer):
         "bias_initializer": initializers.serialize(self.bias_initializer),
         **self._weight_extras_config(),
     }
+
+
+class Conv1DTranspose(Conv2DTranspose):
+  """Transposed 1D convolution, the gradient of `Conv1D` (Keras 3).
+
+  Same arguments as `Conv2DTranspose` with ints or tuples of 1 int;
+  inputs are `(batch, steps, channels)` (or `(batch, channels, steps)`).
+  Weights: `kernel` `(k, filters, in_channels)` and `bias` `(filters,)`.
+
+  >>> import hk_keras
+  >>> Conv1DTranspose(2, 3, strides=2)(hk_keras.Input((5, 4))).shape
+  (None, 11, 2)
+  """
+
+  _rank = 1
+
+
+class Conv3DTranspose(Conv2DTranspose):
+  """Transposed 3D convolution, the gradient of `Conv3D` (Keras 3).
+
+  Same arguments as `Conv2DTranspose` with ints or tuples of 3 ints, in
+  Keras 3's positional order (`data_format` comes before
+  `output_padding`); inputs are `(batch, depth, height, width, channels)`
+  (or channels first). Weights: `kernel` `(kd, kh, kw, filters,
+  in_channels)` and `bias` `(filters,)`.
+
+  >>> import hk_keras
+  >>> Conv3DTranspose(2, 2, strides=2)(hk_keras.Input((2, 3, 4, 1))).shape
+  (None, 4, 6, 8, 2)
+  """
+
+  _rank = 3
+
+  def __init__(self, filters, kernel_size, strides=1, padding="valid",
+               data_format=None, output_padding=None, dilation_rate=1,
+               activation=None, use_bias=True,
+               kernel_initializer="glorot_uniform", bias_initializer="zeros",
+               kernel_regularizer=None, bias_regularizer=None,
+               activity_regularizer=None, kernel_constraint=None,
+               bias_constraint=None, **kwargs):
+    super().__init__(
+        filters, kernel_size, strides=strides, padding=padding,
+        output_padding=output_padding, data_format=data_format,
+        dilation_rate=dilation_rate, activation=activation,
+        use_bias=use_bias, kernel_initializer=kernel_initializer,
+        bias_initializer=bias_initializer,
+        kernel_regularizer=kernel_regularizer,
+        bias_regularizer=bias_regularizer,
+        activity_regularizer=activity_regularizer,
+        kernel_constraint=kernel_constraint, bias_constraint=bias_constraint,
+        **kwargs)
+
+
+Convolution1DTranspose = Conv1DTranspose
+Convolution2DTranspose = Conv2DTranspose
+Convolution3DTranspose = Conv3DTranspose

@@ -1,4 +1,5 @@
-"""`Conv1D` and `Conv2D`: Keras 3 convolutions on `lax.conv_general_dilated`."""
+"""`Conv1D`, `Conv2D` and `Conv3D`: Keras 3 convolutions on
+`lax.conv_general_dilated`."""
 import jax.numpy as jnp
 from jax import lax
 
@@ -14,6 +15,8 @@ _DIMENSION_NUMBERS = {
     (1, "channels_first"): ("NCW", "WIO", "NCW"),
     (2, "channels_last"): ("NHWC", "HWIO", "NHWC"),
     (2, "channels_first"): ("NCHW", "HWIO", "NCHW"),
+    (3, "channels_last"): ("NDHWC", "DHWIO", "NDHWC"),
+    (3, "channels_first"): ("NCDHW", "DHWIO", "NCDHW"),
 }
 
 
@@ -213,3 +216,47 @@ class Conv2D(_Conv):
   """
 
   _rank = 2
+
+
+class Conv3D(_Conv):
+  """3D convolution over volumes (Keras 3 `Conv3D`).
+
+  `outputs = activation(conv3d(inputs, kernel) + bias)`.
+
+  Args:
+    filters: number of output channels (> 0, divisible by `groups`).
+    kernel_size: int or tuple of 3 ints.
+    strides: int or tuple of 3 ints (default 1).
+    padding: "valid" (default) or "same".
+    data_format: "channels_last" (default, `(batch, depth, height, width,
+      channels)`) or "channels_first" (`(batch, channels, depth, height,
+      width)`).
+    dilation_rate: int or tuple of 3 ints; cannot be combined with
+      strides > 1.
+    groups: split the channels into this many independent groups.
+    activation: name or callable; None means linear.
+    use_bias: whether to add a bias.
+    kernel_initializer: default "glorot_uniform".
+    bias_initializer: default "zeros".
+    kernel_regularizer, bias_regularizer, activity_regularizer,
+    kernel_constraint, bias_constraint: Keras regularizers and constraints.
+
+  Weights: `kernel` `(kd, kh, kw, in_channels // groups, filters)` and
+  `bias` `(filters,)`, in Keras order.
+
+  Raises:
+    ValueError: on invalid arguments, or at build on inputs that are not
+      rank 5.
+
+  >>> import hk_keras
+  >>> Conv3D(2, 3)(hk_keras.Input((5, 6, 7, 1))).shape
+  (None, 3, 4, 5, 2)
+  """
+
+  _rank = 3
+
+
+# Keras 3 exports these older names for the same classes.
+Convolution1D = Conv1D
+Convolution2D = Conv2D
+Convolution3D = Conv3D

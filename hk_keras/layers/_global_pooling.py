@@ -1,4 +1,4 @@
-"""Global pooling: mean or max over every spatial axis."""
+"""Global pooling (1D, 2D, 3D): mean or max over every spatial axis."""
 import jax.numpy as jnp
 
 from . import _spatial_args as args
@@ -101,3 +101,65 @@ class GlobalMaxPooling2D(_GlobalPooling):
 
   def call(self, inputs):
     return jnp.max(inputs, axis=self._spatial_axes(), keepdims=self.keepdims)
+
+
+class GlobalMaxPooling1D(_GlobalPooling):
+  """Max over the steps axis (Keras 3 `GlobalMaxPooling1D`).
+
+  Args:
+    data_format: "channels_last" (default) or "channels_first".
+    keepdims: keep the pooled axis with size 1.
+
+  >>> import hk_keras
+  >>> GlobalMaxPooling1D()(hk_keras.Input((10, 4))).shape
+  (None, 4)
+  """
+
+  _rank = 1
+
+  def call(self, inputs):
+    return jnp.max(inputs, axis=self._spatial_axes(), keepdims=self.keepdims)
+
+
+class GlobalAveragePooling3D(_GlobalPooling):
+  """Mean over depth, height and width (Keras 3 `GlobalAveragePooling3D`).
+
+  Args:
+    data_format: "channels_last" (default) or "channels_first".
+    keepdims: keep the pooled axes with size 1.
+
+  >>> import hk_keras
+  >>> GlobalAveragePooling3D()(hk_keras.Input((2, 3, 4, 5))).shape
+  (None, 5)
+  """
+
+  _rank = 3
+
+  def call(self, inputs):
+    return jnp.mean(inputs, axis=self._spatial_axes(), keepdims=self.keepdims)
+
+
+class GlobalMaxPooling3D(_GlobalPooling):
+  """Max over depth, height and width (Keras 3 `GlobalMaxPooling3D`).
+
+  Args:
+    data_format: "channels_last" (default) or "channels_first".
+    keepdims: keep the pooled axes with size 1.
+
+  >>> import hk_keras
+  >>> GlobalMaxPooling3D(keepdims=True)(hk_keras.Input((2, 3, 4, 5))).shape
+  (None, 1, 1, 1, 5)
+  """
+
+  _rank = 3
+
+  def call(self, inputs):
+    return jnp.max(inputs, axis=self._spatial_axes(), keepdims=self.keepdims)
+
+
+GlobalAvgPool1D = GlobalAveragePooling1D
+GlobalAvgPool2D = GlobalAveragePooling2D
+GlobalAvgPool3D = GlobalAveragePooling3D
+GlobalMaxPool1D = GlobalMaxPooling1D
+GlobalMaxPool2D = GlobalMaxPooling2D
+GlobalMaxPool3D = GlobalMaxPooling3D

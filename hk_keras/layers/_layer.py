@@ -334,8 +334,11 @@ class Layer(NodeAttributes):
       value = (regularizers_lib.get(value) if kind == "regularizer"
                else constraints_lib.get(value))
       object.__setattr__(self, arg, value)
-      if weight == "recurrent":
-        weight = "recurrent_kernel"
+      if weight in ("recurrent", "depthwise", "pointwise"):
+        weight += "_kernel"
+      # A layer whose weight is named otherwise maps it here (Keras 3's
+      # DepthwiseConv's `depthwise_*` arguments apply to its "kernel").
+      weight = getattr(self, "_extras_targets", {}).get(weight, weight)
       entry = list(self._default_weight_extras.get(weight, (None, None)))
       entry[0 if kind == "regularizer" else 1] = value
       self._default_weight_extras[weight] = tuple(entry)
@@ -487,7 +490,7 @@ class Layer(NodeAttributes):
     return [_lookup(r) for r in self._ordered_records() if not is_trainable(r)]
 
   def _ordered_records(self):
-    return _keras_order(self._weight_records)
+    return owner_order(self, self._weight_records)
 
   def get_weights(self) -> List[np.ndarray]:
     """The weights as NumPy arrays, in Keras 3 order."""
@@ -530,6 +533,25 @@ def _keras_order(records):
     out += [r for r in group if r.kind == "params"]
     out += [r for r in group if r.kind == "state"]
   return out
+
+
+def _sublayers_depth_first(layer, out):
+  for sub in layer._tracked_layers:  # pylint: disable=protected-access
+    if all(sub is not seen for seen in out):
+      out.append(sub)
+      _sublayers_depth_first(sub, out)
+  return out
+
+
+def owner_order(owner, records):
+  """Keras 3 order of the weights under `owner`: its own weights, then each
+  tracked sublayer's (depth first, in attribute-assignment order), whatever
+  order they were called in; per layer, trainable then non-trainable.
+  Layers `owner` does not track come last, in creation order."""
+  layers = [owner] + _sublayers_depth_first(owner, [])
+  rank = {id(l): i for i, l in enumerate(layers)}
+  return sorted(_keras_order(records),
+                key=lambda r: rank.get(id(r.layer), len(layers)))
 
 
 # -- keeping layer storage and live train states consistent -------------------

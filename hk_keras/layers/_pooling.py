@@ -1,4 +1,5 @@
-"""`MaxPooling2D` and `AveragePooling2D` on `lax.reduce_window`."""
+"""`MaxPooling2D` and `AveragePooling2D` (and the N-D base of every pooling
+layer) on `lax.reduce_window`."""
 import math
 
 import jax.numpy as jnp

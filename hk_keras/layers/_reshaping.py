@@ -1,4 +1,4 @@
-"""Reshaping layers: `Flatten`, `Reshape`."""
+"""Reshaping layers: `Flatten`, `Reshape`, `Permute`, `RepeatVector`."""
 import math
 
 import jax.numpy as jnp
@@ -50,3 +50,79 @@ class Reshape(Layer):
 
   def get_config(self):
     return {**super().get_config(), "target_shape": list(self.target_shape)}
+
+
+class Permute(Layer):
+  """Permutes the non-batch axes (Keras 3 `Permute`).
+
+  Args:
+    dims: a permutation of `1..rank-1` (the batch axis is 0 and stays
+      first); `(2, 1)` swaps the two axes of `(batch, a, b)` inputs.
+
+  Raises:
+    ValueError: if `dims` is not a permutation of `1..n`, or at build if its
+      length is not the number of non-batch axes.
+
+  >>> import hk_keras
+  >>> Permute((2, 1))(hk_keras.Input((3, 4))).shape
+  (None, 4, 3)
+  """
+
+  def __init__(self, dims, **kwargs):
+    super().__init__(**kwargs)
+    try:
+      dims = tuple(int(d) for d in dims)
+    except (TypeError, ValueError):
+      dims = None
+    if dims is None or sorted(dims) != list(range(1, len(dims) + 1)):
+      raise ValueError(
+          "Permute: `dims` must be a permutation of 1..n, the non-batch axes "
+          "(the batch axis 0 is not listed). Received: dims="
+          f"{kwargs.get('dims', dims)!r}")
+    self.dims = dims
+
+  def build(self, input_shape):
+    if len(input_shape) != len(self.dims) + 1:
+      raise ValueError(
+          f"Layer {self.name!r} (Permute) has dims={self.dims} for "
+          f"{len(self.dims)} non-batch axes, but the inputs have shape "
+          f"{(None,) + tuple(input_shape[1:])}.")
+
+  def call(self, inputs):
+    return jnp.transpose(inputs, (0,) + self.dims)
+
+  def get_config(self):
+    return {**super().get_config(), "dims": list(self.dims)}
+
+
+class RepeatVector(Layer):
+  """Repeats `(batch, features)` inputs `n` times: `(batch, n, features)`
+  (Keras 3 `RepeatVector`).
+
+  Args:
+    n: the number of repetitions (a positive int).
+
+  >>> import hk_keras
+  >>> RepeatVector(3)(hk_keras.Input((4,))).shape
+  (None, 3, 4)
+  """
+
+  def __init__(self, n, **kwargs):
+    super().__init__(**kwargs)
+    if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
+      raise ValueError(
+          f"RepeatVector: `n` must be a positive integer. Received: n={n!r}")
+    self.n = n
+
+  def build(self, input_shape):
+    if len(input_shape) != 2:
+      raise ValueError(
+          f"Layer {self.name!r} (RepeatVector) expects inputs of rank 2 "
+          f"(batch, features), received shape "
+          f"{(None,) + tuple(input_shape[1:])}. Flatten them first.")
+
+  def call(self, inputs):
+    return jnp.repeat(inputs[:, None, :], self.n, axis=1)
+
+  def get_config(self):
+    return {**super().get_config(), "n": self.n}

@@ -363,8 +363,8 @@ class Model(ModelAttributes, ExportMixin, ModelIO, Trainer, Layer):
       if getattr(layer, "_is_container", False):
         group = [r for r in layer._ordered_records()]
       else:
-        group = _layer._keras_order(
-            [r for r in self._records if r.owner is layer])
+        group = _layer.owner_order(
+            layer, [r for r in self._records if r.owner is layer])
       for r in group:
         key = (r.kind, r.module, r.name)
         if key not in seen:
