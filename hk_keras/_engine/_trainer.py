@@ -17,6 +17,7 @@ from .. import optimizers as optimizers_lib
 from .. import utils
 from ..layers import _layer
 from . import _data
+from . import _host_inputs
 from . import _steps
 from . import _strategy
 from .._core import _replica
@@ -443,6 +444,10 @@ class Trainer:
     self._require_compiled("fit")
     if x is None:
       raise ValueError("fit() needs training data: pass x (and y).")
+    x = _host_inputs.host_inputs(self, x)
+    if isinstance(validation_data, tuple) and validation_data:
+      validation_data = (_host_inputs.host_inputs(self, validation_data[0]),
+                         ) + tuple(validation_data[1:])
     if _data.is_array_data(x):
       train = _data.ArrayData(x, y, sample_weight)
       if class_weight is not None:
@@ -714,6 +719,7 @@ class Trainer:
                return_dict=False):
     """Loss and metrics on data; a scalar, a list or (return_dict) a dict."""
     self._require_compiled("evaluate")
+    x = _host_inputs.host_inputs(self, x)
     cbs = callbacks_lib.CallbackList(list(callbacks or []), self,
                                      {"steps": steps, "verbose": verbose})
     cbs.on_test_begin()
@@ -733,6 +739,7 @@ class Trainer:
   def predict(self, x, batch_size=None, verbose="auto", steps=None,
               callbacks=None):
     """Predictions as NumPy arrays, exactly one row per input row."""
+    x = _host_inputs.host_inputs(self, x)
     if _data.is_array_data(x):
       arrays = _data.ArrayData(x)
       if not self.built:

@@ -20,6 +20,8 @@ from ._pooling import AveragePooling2D, MaxPooling2D
 from ._recurrent import GRU, LSTM
 from ._rescaling import Rescaling
 from ._reshaping import Flatten, Reshape
+from . import preprocessing as _preprocessing
+from .preprocessing import *  # pylint: disable=wildcard-import
 
 __all__ = [
     "Activation", "Add", "Concatenate", "Dense", "Dropout", "Flatten",
@@ -33,3 +35,5 @@ __all__ = [
     "BatchNormalization", "Embedding", "GRU", "LSTM", "LayerNormalization",
     "MultiHeadAttention",
 ]
+# Preprocessing layers (hk_keras/layers/preprocessing/).
+__all__ += _preprocessing.__all__
