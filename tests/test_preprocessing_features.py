@@ -273,6 +273,11 @@ def test_numeric_hashing_runs_in_the_compiled_step():
   out = jax.jit(lambda x: model.apply(model.params, model.state, None, x)[0])(
       np.array([[0], [1], [2], [3], [4]], "int32"))
   np.testing.assert_array_equal(np.asarray(out), [[1], [0], [1], [0], [2]])
+  inputs = hk_keras.Input((1,), dtype="int32")
+  functional = hk_keras.Model(inputs, layers.Hashing(num_bins=3)(inputs))
+  np.testing.assert_array_equal(
+      functional.predict(np.arange(5)[:, None], verbose=0),
+      [[1], [0], [1], [0], [2]])
 
 
 def test_hashed_crossing_matches_keras_reference():

@@ -121,6 +121,9 @@ class Hashing(_base.HostLayer):
       return self.num_bins - 1
     return self.num_bins
 
+  def _numeric_in_graph(self, args):
+    return True  # symbolic inputs are numeric (no string Inputs)
+
   def host_call(self, inputs):
     values = np.asarray(inputs)
     if values.dtype.kind in ("S", "O"):
