@@ -458,3 +458,14 @@ def test_model_starting_with_string_lookup_accepts_generators():
   model.fit(batches(), epochs=1, verbose=0)
   assert model.predict(x[:4], verbose=0).shape == (4, 2)
   assert np.isfinite(model.evaluate(x, y, verbose=0))
+
+
+def test_docstring_examples():
+  import doctest  # pylint: disable=g-import-not-at-top
+  from hk_keras.layers.preprocessing import (  # pylint: disable=g-import-not-at-top
+      _category_encoding, _hashing, _lookup, _normalization,
+      _text_vectorization)
+  for module in (_category_encoding, _hashing, _lookup, _normalization,
+                 _text_vectorization):
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0, module.__name__

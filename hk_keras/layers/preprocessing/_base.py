@@ -153,7 +153,7 @@ class HostLayer(Layer):
     raise NotImplementedError
 
 
-# -- categorical encoding shared by CategoryEncoding, lookups and hashing -----
+# -- categorical encoding shared by CategoryEncoding, lookups and hashing ---
 
 OUTPUT_MODES = ("int", "one_hot", "multi_hot", "count", "tf_idf")
 

@@ -12,7 +12,8 @@ class CategoryEncoding(_base.JitWhenEager, Layer):
   Ids outside `[0, num_tokens)` give all-zero rows (Keras with JAX gives
   the same; it validates only on TensorFlow). Runs inside the compiled step.
 
-  >>> np.asarray(CategoryEncoding(num_tokens=4)(np.array([[0, 1], [0, 0]]))).tolist()
+  >>> layer = CategoryEncoding(num_tokens=4)
+  >>> np.asarray(layer(np.array([[0, 1], [0, 0]]))).tolist()
   [[1.0, 1.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0]]
 
   Args:
@@ -58,7 +59,7 @@ class CategoryEncoding(_base.JitWhenEager, Layer):
             "output_mode": self.output_mode, "sparse": self.sparse}
 
 
-# -- Discretization's quantile summaries (Keras 3's algorithm) ---------------
+# -- Discretization's quantile summaries (Keras 3's algorithm) --------------
 
 def _summarize(values, epsilon):
   """A 2 x k summary (values, weights) of a batch: every `step`-th sorted
@@ -95,7 +96,8 @@ class Discretization(_base.JitWhenEager, Layer):
   Bucket `i` holds `boundaries[i-1] <= x < boundaries[i]`. Runs inside the
   compiled step with the boundaries as constants.
 
-  >>> np.asarray(Discretization(bin_boundaries=[0.0, 1.0])(np.array([-1.0, 0.5, 2.0]))).tolist()
+  >>> layer = Discretization(bin_boundaries=[0.0, 1.0])
+  >>> np.asarray(layer(np.array([-1.0, 0.5, 2.0]))).tolist()
   [0, 1, 2]
 
   Args:
@@ -154,7 +156,8 @@ class Discretization(_base.JitWhenEager, Layer):
                        summary, self.epsilon)
     self._summary = summary
     self._forget_compiled()
-    self.bin_boundaries = _compress(summary, 1.0 / self.num_bins)[0, :-1].tolist()
+    self.bin_boundaries = _compress(summary,
+                                    1.0 / self.num_bins)[0, :-1].tolist()
 
   def call(self, inputs):
     if self.bin_boundaries is None:

@@ -72,7 +72,8 @@ class Hashing(_base.HostLayer):
   first in a `Sequential` model). Inside a model on numeric inputs the same
   hash runs from the compiled step through a host callback.
 
-  >>> Hashing(num_bins=3)(np.array([["A"], ["B"], ["C"], ["D"], ["E"]])).tolist()
+  >>> layer = Hashing(num_bins=3)
+  >>> layer(np.array([["A"], ["B"], ["C"], ["D"], ["E"]])).tolist()
   [[1], [0], [1], [1], [2]]
 
   Args:

@@ -151,7 +151,7 @@ class ImageLayer(_base.JitWhenEager, Layer):
             "seed": self.seed}
 
 
-# -- geometry -------------------------------------------------------------------
+# -- geometry ---------------------------------------------------------------
 
 def affine_matrix(angle, translate_x, translate_y, scale, shear_x, shear_y,
                   height, width, center_x=0.5, center_y=0.5):

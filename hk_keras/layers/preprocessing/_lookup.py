@@ -91,7 +91,7 @@ class _LookupState:
       raise ValueError(
           "`idf_weights` needs a `vocabulary` of the same length.")
 
-  # -- indices ------------------------------------------------------------------
+  # -- indices ---------------------------------------------------------------
   def _oov_start_index(self) -> int:
     return 1 if self.mask_token is not None and self.output_mode == "int" else 0
 
@@ -118,7 +118,7 @@ class _LookupState:
   def _cast_token(self, token):
     return str(token) if self._vocabulary_dtype == "string" else int(token)
 
-  # -- setting the vocabulary -----------------------------------------------------
+  # -- setting the vocabulary ------------------------------------------------
   def set_vocabulary(self, vocabulary, idf_weights=None):
     """Sets the vocabulary (and idf weights for `output_mode="tf_idf"`).
 
@@ -199,7 +199,7 @@ class _LookupState:
     if forget is not None:
       forget()
 
-  # -- adapt --------------------------------------------------------------------
+  # -- adapt -----------------------------------------------------------------
   def adapt(self, data, steps: Optional[int] = None):
     """Builds the vocabulary from data: tokens by frequency, as Keras.
 
@@ -272,7 +272,7 @@ class _LookupState:
       out = out * idf.reshape((1,) * (out.ndim - 1) + idf.shape)
     return out
 
-  # -- config -------------------------------------------------------------------
+  # -- config ----------------------------------------------------------------
   def _lookup_config(self):
     # The vocabulary (adapted or given) is data: it travels in the config,
     # so a saved model reloads with it.
@@ -472,5 +472,5 @@ class IntegerLookup(_LookupState, _base.JitWhenEager, Layer):
 
 
 def _host_int_hash(x, num_bins, salt):
-  from ._hashing import hash_numbers_in_trace  # pylint: disable=g-import-not-at-top
-  return hash_numbers_in_trace(x, num_bins, salt)
+  from . import _hashing  # pylint: disable=g-import-not-at-top
+  return _hashing.hash_numbers_in_trace(x, num_bins, salt)

@@ -129,7 +129,7 @@ class TextVectorization(_base.HostLayer):
     # The tokens of a whole (2D) batch form rows of documents.
     self._lookup_layer._adapt_rows = self._adapt_rows
 
-  # -- tokenizing -----------------------------------------------------------------
+  # -- tokenizing ------------------------------------------------------------
   def _standardized(self, strings):
     mode = self._standardize
     if callable(mode):
@@ -181,7 +181,7 @@ class TextVectorization(_base.HostLayer):
       return StringLookup._adapt_rows(self._lookup_layer, tokens)
     return tokens
 
-  # -- calling --------------------------------------------------------------------
+  # -- calling ---------------------------------------------------------------
   def host_call(self, inputs):
     lookup = self._lookup_layer
     lookup._check_ready()
@@ -208,7 +208,7 @@ class TextVectorization(_base.HostLayer):
             self._output_mode != "tf_idf") else _tf_idf_row(lookup, ids)
     return out
 
-  # -- vocabulary -----------------------------------------------------------------
+  # -- vocabulary ------------------------------------------------------------
   def adapt(self, data, batch_size=None, steps=None):
     """Builds the vocabulary from text (arrays, lists, iterables)."""
     del batch_size
