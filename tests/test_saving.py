@@ -276,6 +276,64 @@ LAYER_CASES.update({
     "UnitNormalization": (lambda: _seq(layers.UnitNormalization(), (4,)),
                           _x(2, 4)),
 })
+
+
+def _preprocessing_cases():
+  """Issue 13's preprocessing layers, one small model each (random image
+  layers run in inference, so their round trip checks config and dtype)."""
+  img, ints = _x(2, 6, 5, 3), np.array([[0, 1, 3], [2, 2, 1]], np.int32)
+  def image(layer):
+    return (lambda: _seq(layer(), (6, 5, 3)), img)
+  def normalization():
+    layer = layers.Normalization()
+    layer.adapt(_x(8, 4, seed=3))
+    return _seq(layer, (4,))
+  def crossing():
+    a, b = hk_keras.Input((1,), dtype="int32"), hk_keras.Input(
+        (1,), dtype="int32")
+    return hk_keras.Model([a, b], layers.HashedCrossing(num_bins=5)((a, b)))
+  cases = {name: image(lambda name=name, args=args: getattr(layers, name)(
+      *args)) for name, args in {
+          "AugMix": (), "AutoContrast": (), "CenterCrop": (4, 3),
+          "CutMix": (), "Equalization": (), "MixUp": (), "RandAugment": (),
+          "RandomBrightness": (0.2,), "RandomColorJitter": (),
+          "RandomContrast": (0.2,), "RandomCrop": (4, 3),
+          "RandomErasing": (), "RandomFlip": (),
+          "RandomGaussianBlur": (), "RandomGrayscale": (),
+          "RandomHue": (0.2,), "RandomInvert": (),
+          "RandomPosterization": (4,), "RandomRotation": (0.1,),
+          "RandomSaturation": (0.3,), "RandomSharpness": (0.3,),
+          "RandomShear": (0.2,), "RandomTranslation": (0.1, 0.1),
+          "RandomZoom": (0.1,), "Resizing": (4, 4), "Solarization": (),
+      }.items()}
+  cases.update({
+      "Pipeline": image(lambda: layers.Pipeline(
+          [layers.Resizing(4, 4), layers.RandomFlip()])),
+      "CategoryEncoding": (lambda: _seq(layers.CategoryEncoding(4), (3,),
+                                        "int32"), ints),
+      "Discretization": (lambda: _seq(layers.Discretization(
+          bin_boundaries=[-0.5, 0.5]), (4,)), _x(2, 4)),
+      "HashedCrossing": (crossing, [ints[:, :1], ints[:, 1:2]]),
+      "Hashing": (lambda: _seq(layers.Hashing(5), (3,), "int32"), ints),
+      "IntegerLookup": (lambda: _seq(layers.IntegerLookup(
+          vocabulary=[3, 1, 2]), (3,), "int32"), ints),
+      "Normalization": (normalization, _x(2, 4)),
+      # Host layers pass already converted ids through inside the model.
+      "StringLookup": (lambda: _seq(layers.StringLookup(
+          vocabulary=["a", "b"]), (3,), "int32"), ints),
+      "TextVectorization": (lambda: _seq(layers.TextVectorization(
+          vocabulary=["a", "b"], output_sequence_length=3), (3,), "int32"),
+                            ints),
+      "MelSpectrogram": (lambda: _seq(layers.MelSpectrogram(
+          fft_length=64, sequence_stride=32, num_mel_bins=8,
+          sampling_rate=8000), (256,)), _x(2, 256)),
+      "STFTSpectrogram": (lambda: _seq(layers.STFTSpectrogram(
+          frame_length=16, frame_step=8), (64, 1)), _x(2, 64, 1)),
+  })
+  return cases
+
+
+LAYER_CASES.update(_preprocessing_cases())
 # Not layers one puts in a model by themselves.
 _NOT_CASES = {"Input", "InputLayer", "KerasTensor", "Layer"}
 

@@ -14,6 +14,7 @@ work is done by the engine's modules, one concept each:
 from typing import Optional
 
 from . import _default_steps
+from . import _host_inputs
 from . import _loops
 from . import _validation
 from ._compile_options import CompileOptions
@@ -201,6 +202,11 @@ class Trainer:
                           sample_weight, validation_data, steps_per_epoch,
                           validation_steps, validation_batch_size)
     self._require_compiled("fit")
+    if x is not None:  # leading string layers run here, on the host
+      x = _host_inputs.host_inputs(self, x)
+    if isinstance(validation_data, tuple) and validation_data:
+      validation_data = (_host_inputs.host_inputs(self, validation_data[0]),
+                         ) + tuple(validation_data[1:])
     return _loops.fit(self, self._live, x, y, batch_size, epochs, verbose,
                       callbacks, validation_split, validation_data, shuffle,
                       class_weight, sample_weight, initial_epoch,
@@ -213,6 +219,8 @@ class Trainer:
     """Loss and metrics on data; a scalar, a list or (return_dict) a dict."""
     _validation.check_evaluate(x, y, batch_size, sample_weight, steps)
     self._require_compiled("evaluate")
+    if x is not None:
+      x = _host_inputs.host_inputs(self, x)
     return _loops.evaluate(self, self._live, x, y, batch_size, verbose,
                            sample_weight, steps, callbacks, return_dict)
 
@@ -221,6 +229,7 @@ class Trainer:
     """Predictions as NumPy arrays, exactly one row per input row."""
     del verbose, callbacks
     _validation.check_predict(x, batch_size, steps)
+    x = _host_inputs.host_inputs(self, x)
     return _loops.predict(self, self._live, x, batch_size, steps)
 
   def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,

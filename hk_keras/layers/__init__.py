@@ -68,6 +68,8 @@ from ._pooling_1d3d import MaxPooling1D, MaxPooling3D
 from ._reshaping import Permute, RepeatVector
 from ._resizing_1d3d import UpSampling1D, UpSampling3D
 from ._resizing_1d3d import ZeroPadding1D, ZeroPadding3D
+from . import preprocessing as _preprocessing
+from .preprocessing import *  # pylint: disable=wildcard-import
 
 __all__ = [
     "Activation", "Add", "Concatenate", "Dense", "Dropout", "Flatten",
@@ -114,3 +116,5 @@ __all__ = [
     "Average", "Dot", "Maximum", "Minimum", "Subtract", "add", "average",
     "concatenate", "dot", "maximum", "minimum", "multiply", "subtract",
 ]
+# Preprocessing layers (hk_keras/layers/preprocessing/).
+__all__ += _preprocessing.__all__
