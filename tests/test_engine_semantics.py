@@ -427,3 +427,25 @@ def test_every_regularized_layer_gives_keras_model_losses():
     assert totals["hk_keras"] > 0, name
     np.testing.assert_allclose(totals["hk_keras"], totals["keras"],
                                rtol=1e-5, err_msg=name)
+
+
+def test_depthwise_and_separable_regularizers_reach_their_kernels():
+  """`depthwise_*`/`pointwise_*` arguments (merged after the regularizer
+  work) penalise the weights Keras applies them to: the same model.losses."""
+  import keras
+  x = np.random.default_rng(0).normal(size=(2, 5, 5, 2)).astype("float32")
+  for make in (lambda lib: lib.layers.DepthwiseConv2D(
+      3, depthwise_regularizer=lib.regularizers.L2(0.1)),
+               lambda lib: lib.layers.SeparableConv2D(
+                   2, 3, depthwise_regularizer=lib.regularizers.L1(0.1),
+                   pointwise_regularizer=lib.regularizers.L2(0.2)),
+               lambda lib: lib.layers.PReLU(
+                   alpha_initializer="ones",
+                   alpha_regularizer=lib.regularizers.L2(0.3))):
+    ref = keras.Sequential([keras.Input((5, 5, 2)), make(keras)])
+    ours = hk_keras.Sequential([hk_keras.Input((5, 5, 2)), make(hk_keras)])
+    ours.set_weights(ref.get_weights())
+    ref(x)
+    expected = float(sum(np.asarray(v) for v in ref.losses))
+    assert expected > 0
+    np.testing.assert_allclose(float(sum(ours.losses)), expected, rtol=1e-5)

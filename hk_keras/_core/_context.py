@@ -58,6 +58,7 @@ class TraceContext:
     self.losses: List[Any] = []
     self.weight_losses: List[Any] = []
     self.foreign_depth = 0
+    self.module_owners = {}
 
   @contextlib.contextmanager
   def foreign_code(self):
@@ -68,7 +69,6 @@ class TraceContext:
       yield
     finally:
       self.foreign_depth -= 1
-    self.module_owners = {}
 
   # -- recording ------------------------------------------------------------
   def _record(self, kind, next_creator, shape, dtype, init, context):

@@ -6,6 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.signal
 
+from ._image_base import standardize_data_format
 from .._layer import Layer
 from . import _base
 
@@ -189,7 +190,7 @@ class STFTSpectrogram(Layer):
     self.scaling = scaling
     self.padding = padding
     self.expand_dims = bool(expand_dims)
-    self.data_format = data_format or "channels_last"
+    self.data_format = standardize_data_format(data_format)
 
   def build(self, input_shape):
     if len(input_shape) != 3:

@@ -31,8 +31,9 @@ def check_choice(cls, arg, value, allowed):
 
 
 def standardize_data_format(data_format):
-  if data_format is None:
-    return "channels_last"
+  if data_format is None:  # as Keras: the configured image_data_format
+    from ...config import _settings as _config  # pylint: disable=g-import-not-at-top
+    return _config.image_data_format()
   if data_format not in ("channels_last", "channels_first"):
     raise ValueError(
         "`data_format` must be 'channels_last' or 'channels_first'. "
