@@ -135,7 +135,7 @@ class LiveState:
       ts = self.place(self.strategy.broadcast(TrainState(
           params, state, self.options.tx.init(trainable),
           utils.next_rng_key(), jnp.zeros((), jnp.int32),
-          _default_steps.init_metrics(objective), self.options.loss_scale)))
+          self._init_metrics(), self.options.loss_scale)))
       self.mask = mask
       self.cache.clear()
       for r in model._records:  # pylint: disable=protected-access
@@ -146,15 +146,24 @@ class LiveState:
         ts = pending.apply(model, ts)
       self.ts = ts
 
+  def _init_metrics(self):
+    """Fresh metric states: the engine's, or one per `model.metrics` entry
+    for Keras-form steps (`Model._stateless_metrics_init`)."""
+    init = getattr(self.model, "_stateless_metrics_init", None)
+    states = init() if init is not None else None
+    if states is None:
+      return _default_steps.init_metrics(self.options.objective)
+    return states
+
   def reset_metrics(self) -> None:
     if self.ts is not None:
       self.ts = self.ts._replace(metrics=self.strategy.put(
-          _default_steps.init_metrics(self.options.objective)))
+          self._init_metrics()))
 
   def fresh_metrics(self):
     """A copy of the train state with zeroed metrics (evaluation)."""
     return self.ts._replace(metrics=self.strategy.put(
-        _default_steps.init_metrics(self.options.objective)))
+        self._init_metrics()))
 
   def refresh(self) -> None:
     """Before a step: if the layers were written or share this state's

@@ -11,6 +11,7 @@ import jax
 
 from .._core import _context
 from . import _batching
+from . import _keras_steps
 from . import _step_wrappers
 
 
@@ -57,7 +58,7 @@ class StepCache:
     to `batch_size` (indexed), or True for host batches given with a padding
     mask (not indexed)."""
     def make():
-      step = _in_loss_scope(self._model.train_step)
+      step = _in_loss_scope(_keras_steps.train_step(self._model))
       batch_argnums = ()
       if num_steps > 1:
         fn = (_step_wrappers.indexed_scan(step, batch_size, num_steps)
@@ -92,7 +93,7 @@ class StepCache:
       if jax.default_backend() != "cpu":
         return True
       jaxpr = jax.make_jaxpr(_step_wrappers.indexed(
-          self._model.train_step, batch_size))(self._live.ts, data_dev, perm,
+          _keras_steps.train_step(self._model), batch_size))(self._live.ts, data_dev, perm,
                                                0)
       return not _step_wrappers.has_primitive(jaxpr, "conv_general_dilated")
     return self._cached(("scan_pays_off", batch_size), decide)
@@ -106,17 +107,18 @@ class StepCache:
   def eval_fn(self, batch_size):
     return self._cached(("eval", batch_size), lambda: self._compile(
         _step_wrappers.metrics_only(_step_wrappers.indexed_eval(
-            _in_loss_scope(self._model.test_step), batch_size)),
+            _in_loss_scope(_keras_steps.test_step(self._model)), batch_size)),
         donate_state=False))
 
   def predict_fn(self, batch_size):
     return self._cached(("predict", batch_size), lambda: self._compile(
-        _step_wrappers.indexed_predict(self._model.predict_step, batch_size),
+        _step_wrappers.indexed_predict(_keras_steps.predict_step(self._model),
+                                       batch_size),
         donate_state=False, batch_outputs=True))
 
   def predict_streamed_fn(self):
     return self._cached(("predict_streamed",), lambda: self._jit(
-        lambda s, x: self._model.predict_step(s, x)))
+        lambda s, x: _keras_steps.predict_step(self._model)(s, x)))
 
   def host_batch_fn(self, kind, padded):
     """Compiled step for batches placed from the host (generators, *_on_batch):
@@ -125,12 +127,13 @@ class StepCache:
 
     def make():
       if kind == "test":
-        test_step = _in_loss_scope(model.test_step)
+        test_step = _in_loss_scope(_keras_steps.test_step(model))
         fn = ((lambda s, b, m: test_step(s, b, m)) if padded
               else (lambda s, b: test_step(s, b)))
       else:
-        fn = ((lambda s, b, m: model.predict_step(s, b)) if padded
-              else model.predict_step)
+        predict_step = _keras_steps.predict_step(model)
+        fn = ((lambda s, b, m: predict_step(s, b)) if padded
+              else predict_step)
       return self._compile(
           fn, donate_state=False, batch_argnums=(1, 2) if padded else (1,),
           batch_outputs=kind == "predict")

@@ -15,6 +15,7 @@ from typing import Optional
 
 from . import _default_steps
 from . import _host_inputs
+from . import _keras_steps
 from . import _loops
 from . import _validation
 from ._compile_options import CompileOptions
@@ -145,15 +146,24 @@ class Trainer:
 
     The default is built from `compute_loss`, `apply_gradients`,
     `update_metrics` and `compute_metrics`: override any of them, or this.
+    Overrides may also take Keras 3's JAX form `(state tuple, data) ->
+    (logs, state tuple)` (see `_keras_steps`); called with a tuple state,
+    the default answers in that form.
     """
+    if not isinstance(state, TrainState):
+      return _keras_steps.default_step(self, "train", state, data)
     return _default_steps.default_train_step(self, state, data)
 
   def test_step(self, state: TrainState, data, mask=None):
     """One evaluation step: `(state, data) -> (state, logs)`."""
+    if not isinstance(state, TrainState):
+      return _keras_steps.default_step(self, "test", state, data)
     return _default_steps.default_test_step(self, state, data, mask)
 
   def predict_step(self, state: TrainState, x):
     """Predictions for one batch of inputs."""
+    if not isinstance(state, TrainState):
+      return _keras_steps.default_step(self, "predict", state, x)
     return _default_steps.default_predict_step(self, state, x)
 
   def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None,

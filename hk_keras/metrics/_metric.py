@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 
 from ..losses._loss import standardize_dtype
+from ._stateless import StatelessMetric
 
 MetricState = Any
 """A pytree of `jnp` arrays (for most metrics a dict such as
@@ -49,7 +50,7 @@ def _result_defaults_to_held_state(result):
   return wrapper
 
 
-class Metric:
+class Metric(StatelessMetric):
   """Base class of metrics: a pure state machine with a stateful facade.
 
   The pure interface (for compiled train steps and research code):
@@ -63,7 +64,9 @@ class Metric:
 
   The Keras facade holds a state on the object: `update_state(...)`,
   `result()`, `reset_state()`, and `metric(y_true, y_pred)` (update, then
-  return the result).
+  return the result). Keras 3's stateless API works on the state's leaves:
+  `variables`, `stateless_update_state(variables, ...)`,
+  `stateless_result(variables)` and `stateless_reset_state()`.
 
   Subclasses implement `init`, `update` and `result(state)`; `result()`
   without a state then reads the held one automatically.

@@ -128,11 +128,11 @@ class ModelAttributes:
 
   @property
   def metrics(self):
-    """The compiled metric objects (after the model has seen data)."""
-    if not getattr(self, "compiled", False):
-      return []
-    objective = _engine.live_state(self).options.objective
-    return [m.metric for m in objective.metrics or []]
+    """Keras 3's list: once compiled, the loss tracker (`"loss"`) and the
+    compiled metrics (`"compile_metrics"`, built when the model has seen
+    data), then the metrics assigned as attributes of the model."""
+    from ._stateless_metrics import keras_metrics  # pylint: disable=g-import-not-at-top
+    return keras_metrics(self)
 
   # -- configs -------------------------------------------------------------------
   def get_compile_config(self):

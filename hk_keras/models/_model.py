@@ -17,6 +17,7 @@ from ..saving import _load_guard
 from ._attributes import ModelAttributes
 from ._export import ExportMixin
 from ._model_io import ModelIO
+from ._stateless import StatelessModel
 
 _NOT_BUILT = (
     "Model {name!r} has not been built yet, so it has no weights. Build it "
@@ -24,7 +25,8 @@ _NOT_BUILT = (
     "on a batch of data, or give it an hk_keras.Input as its first layer.")
 
 
-class Model(ModelAttributes, ExportMixin, ModelIO, Trainer, Layer):
+class Model(ModelAttributes, StatelessModel, ExportMixin, ModelIO, Trainer,
+            Layer):
   """A model: layers grouped with training features on top.
 
   Three ways to make one, as in Keras:

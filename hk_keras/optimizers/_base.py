@@ -7,6 +7,7 @@ import jax.numpy as jnp
 import optax
 
 from . import schedules
+from ._stateless import StatelessOptimizer
 from ._transforms import keras_clip, keras_weight_decay, unscale_loss
 
 LearningRate = Union[float, Callable[[Any], Any]]
@@ -27,7 +28,7 @@ def _snake_case(name: str) -> str:
   return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
-class Optimizer:
+class Optimizer(StatelessOptimizer):
   """Base class of the Keras-named optimizers; each builds an optax transform.
 
   A subclass supplies `_rule(learning_rate, **hyperparameters)`, a factory of
@@ -135,8 +136,12 @@ class Optimizer:
 
   # Building ---------------------------------------------------------------
 
-  def build(self) -> optax.GradientTransformationExtraArgs:
+  def build(self, var_list=None) -> optax.GradientTransformationExtraArgs:
     """Returns the optax transform that applies this optimizer.
+
+    With `var_list` (Keras 3's `optimizer.build(model.trainable_variables)`)
+    it also creates the optimizer state for those variables, which
+    `optimizer.variables` and `stateless_apply` use (returns None then).
 
     The transform is `optax.inject_hyperparams(...)(learning_rate=...)`
     around a chain of: loss-scale removal, clipping, the Keras update rule
@@ -155,6 +160,9 @@ class Optimizer:
     >>> optax.apply_updates(params, updates)["w"]
     Array([0.9, 0.9], dtype=float32)
     """
+    if var_list is not None:
+      self._build_state(var_list)
+      return None
     cached = self.__dict__.get("_transform")
     if cached is not None:
       return cached
