@@ -21,7 +21,6 @@ engine's Keras-form steps (`_engine/_keras_steps.py`).
 import contextlib
 from typing import Any, List, NamedTuple
 
-import haiku as hk
 import jax
 import jax.numpy as jnp
 import optax
@@ -33,6 +32,11 @@ from .._core import _stateless_binding
 from .._core import _variable
 from ..layers import _input
 from ..layers import _layer
+
+try:  # Haiku raises it when apply draws a key without an rng
+  from haiku._src.base import MissingRNGError as _MissingRNG  # pylint: disable=g-import-not-at-top
+except ImportError:  # pragma: no cover
+  _MissingRNG = ValueError
 
 _WRONG_COUNT = (
     "Argument `{arg}` must be a list of tensors corresponding 1:1 to "
@@ -95,7 +99,7 @@ class StatelessModel:
           lambda p, s, a: self.apply(p, s, None, *self._unpack_inputs(a),
                                      training=True),
           self.params, self.state, args)
-    except hk.MissingRNGError:
+    except _MissingRNG:
       return True
     except Exception:  # pylint: disable=broad-except
       return False  # the model fails abstractly anyway: no seed entry
