@@ -170,7 +170,12 @@ class Model(ModelAttributes, StatelessModel, ExportMixin, ModelIO, Trainer,
 
     Args:
       input_shape: e.g. `(None, 784)`; a list of shapes for several inputs.
+        A batch of data stands for its shape (the keras.io JAX guides
+        pass one).
     """
+    if hasattr(input_shape, "shape") and not isinstance(input_shape,
+                                                        (tuple, list)):
+      input_shape = tuple(np.shape(input_shape))
     def is_shape(s):
       return isinstance(s, (tuple, list)) and all(
           d is None or isinstance(d, int) for d in s)
