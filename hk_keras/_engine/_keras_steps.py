@@ -26,6 +26,7 @@ copy), the step runs with `model.optimizer` bound to the engine's optax state
 (`stateless_apply`), and the returned lists are put back
 (`Model._train_state_from_keras`).
 """
+# pylint: disable=protected-access
 import contextlib
 import dis
 
@@ -137,10 +138,10 @@ def train_step(model):
   from ..models import _stateless  # pylint: disable=g-import-not-at-top
 
   def run(ts, data):
-    with _stateless.bound(model, model._live, ts), _template(model, ts):  # pylint: disable=protected-access
-      logs, state = model.train_step(model._keras_state(ts, "train"),  # pylint: disable=protected-access
+    with _stateless.bound(model, model._live, ts), _template(model, ts):
+      logs, state = model.train_step(model._keras_state(ts, "train"),
                                      _keras_data(data))
-    new = model._train_state_from_keras(ts, state, "train")  # pylint: disable=protected-access
+    new = model._train_state_from_keras(ts, state, "train")
     return new._replace(step=ts.step + 1), _flat_logs(logs)
   return run
 
@@ -152,9 +153,9 @@ def test_step(model):
 
   def run(ts, data, mask=None):
     with _replica.masked_rows(mask), _template(model, ts):
-      logs, state = model.test_step(model._keras_state(ts, "test"),  # pylint: disable=protected-access
+      logs, state = model.test_step(model._keras_state(ts, "test"),
                                     _keras_data(data))
-    return (model._train_state_from_keras(ts, state, "test"),  # pylint: disable=protected-access
+    return (model._train_state_from_keras(ts, state, "test"),
             _flat_logs(logs))
   return run
 
@@ -166,7 +167,7 @@ def predict_step(model):
 
   def run(ts, x):
     with _template(model, ts):
-      outputs, _ = model.predict_step(model._keras_state(ts, "predict"),  # pylint: disable=protected-access
+      outputs, _ = model.predict_step(model._keras_state(ts, "predict"),
                                       (x,))
     return outputs
   return run
@@ -183,14 +184,14 @@ def default_step(model, kind, state, data):
         f"{kind}_step received a Keras-style tuple state outside fit/"
         "evaluate/predict. Call the default step from a Keras-form override "
         "run by the engine, or use the stateless API directly.")
-  ts = model._train_state_from_keras(template, state, kind)  # pylint: disable=protected-access
+  ts = model._train_state_from_keras(template, state, kind)
   if kind == "predict":
     x, _, _ = utils.unpack_x_y_sample_weight(data)
     y_pred = _default_steps.default_predict_step(model, ts, x)
-    return y_pred, model._keras_state(ts, "predict")[1]  # pylint: disable=protected-access
+    return y_pred, model._keras_state(ts, "predict")[1]
   data = utils.unpack_x_y_sample_weight(data)
   if kind == "train":
     new, logs = _default_steps.default_train_step(model, ts, data)
   else:
     new, logs = _default_steps.default_test_step(model, ts, data)
-  return logs, model._keras_state(new, kind)  # pylint: disable=protected-access
+  return logs, model._keras_state(new, kind)

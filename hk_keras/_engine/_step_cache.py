@@ -93,8 +93,8 @@ class StepCache:
       if jax.default_backend() != "cpu":
         return True
       jaxpr = jax.make_jaxpr(_step_wrappers.indexed(
-          _keras_steps.train_step(self._model), batch_size))(self._live.ts, data_dev, perm,
-                                               0)
+          _keras_steps.train_step(self._model), batch_size))(
+              self._live.ts, data_dev, perm, 0)
       return not _step_wrappers.has_primitive(jaxpr, "conv_general_dilated")
     return self._cached(("scan_pays_off", batch_size), decide)
 
@@ -107,7 +107,8 @@ class StepCache:
   def eval_fn(self, batch_size):
     return self._cached(("eval", batch_size), lambda: self._compile(
         _step_wrappers.metrics_only(_step_wrappers.indexed_eval(
-            _in_loss_scope(_keras_steps.test_step(self._model)), batch_size)),
+            _in_loss_scope(_keras_steps.test_step(self._model)),
+            batch_size)),
         donate_state=False))
 
   def predict_fn(self, batch_size):

@@ -55,7 +55,8 @@ class StatelessMetric:
     if tuple(jax.numpy.shape(value)) != tuple(leaves[i].shape):
       raise ValueError(
           f"Assigning variable {i} of metric {self.name!r}: expected shape "
-          f"{tuple(leaves[i].shape)}, received {tuple(jax.numpy.shape(value))}.")
+          f"{tuple(leaves[i].shape)}, received "
+          f"{tuple(jax.numpy.shape(value))}.")
     leaves[i] = jax.numpy.asarray(value, leaves[i].dtype)
     self.state = jax.tree_util.tree_unflatten(treedef, leaves)
 

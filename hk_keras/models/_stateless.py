@@ -18,6 +18,7 @@ compiled step contains no copy. `_keras_state`/`_train_state_from_keras`
 map the engine's `TrainState` onto Keras's step state and back, for the
 engine's Keras-form steps (`_engine/_keras_steps.py`).
 """
+# pylint: disable=protected-access
 import contextlib
 from typing import Any, List, NamedTuple
 
@@ -34,7 +35,7 @@ from ..layers import _input
 from ..layers import _layer
 
 try:  # Haiku raises it when apply draws a key without an rng
-  from haiku._src.base import MissingRNGError as _MissingRNG  # pylint: disable=g-import-not-at-top
+  from haiku._src.base import MissingRNGError as _MissingRNG
 except ImportError:  # pragma: no cover
   _MissingRNG = ValueError
 
@@ -70,7 +71,7 @@ def _same_structure(like, tree):
 class StatelessModel:
   """Mixed into `Model` (see the module docstring)."""
 
-  # -- the layout of the lists ---------------------------------------------------
+  # -- the layout of the lists ------------------------------------------------
   def _stateless_spec(self) -> _Spec:
     self._require_built()
     key = (tuple(id(r) for r in self._records), _layer.trainable_version())
@@ -122,10 +123,10 @@ class StatelessModel:
             arg=arg, cls=type(self).__name__, got=got,
             expected=expected[arg]))
 
-  # -- variables -------------------------------------------------------------------
+  # -- variables --------------------------------------------------------------
   def _record_variable(self, r):
     return _variable.Variable(
-        lambda: _layer._lookup(r),  # pylint: disable=protected-access
+        lambda: _layer._lookup(r),
         lambda value: _layer.set_records(self.name, [r], [value]),
         name=r.name, path=f"{r.module}/{r.name}",
         trainable=_layer.is_trainable(r))
@@ -169,7 +170,7 @@ class StatelessModel:
     """The variables of every metric in `model.metrics`, in that order."""
     return [v for m in self.metrics for v in m.variables]
 
-  # -- the stateless functions -------------------------------------------------------
+  # -- the stateless functions ------------------------------------------------
   def stateless_call(self, trainable_variables, non_trainable_variables,
                      *args, return_losses=False, **kwargs):
     """`model(x)` as a pure function of explicit variable values (Keras 3).
@@ -254,7 +255,7 @@ class StatelessModel:
             training=training))
     return loss, (loss, y_pred, non_trainable_variables, metrics_variables)
 
-  # -- the engine's train state as Keras's step state ----------------------------------
+  # -- the engine's train state as Keras's step state -------------------------
   def _keras_state(self, ts, kind):
     """TrainState -> Keras's (trainable, non_trainable[, optimizer],
     [metrics]) lists for a `kind` ("train"/"test"/"predict") step."""
@@ -334,7 +335,7 @@ class _EngineBinding:
 
   def stateless_apply(self, optimizer_variables, grads, trainable_variables):
     model = self._model
-    spec = model._stateless_spec()  # pylint: disable=protected-access
+    spec = model._stateless_spec()
     grads = _variable.values_of(list(grads))
     trainable = _variable.values_of(list(trainable_variables))
     if len(grads) != len(spec.train) or len(trainable) != len(spec.train):
@@ -351,7 +352,7 @@ class _EngineBinding:
     updates, opt_state = self._live.options.tx.update(grad_tree, opt_state,
                                                       param_tree)
     param_tree = optax.apply_updates(param_tree, updates)
-    constraints = model._weight_constraints()  # pylint: disable=protected-access
+    constraints = model._weight_constraints()
     new = []
     for r in spec.train:
       value = param_tree[r.module][r.name]
@@ -363,4 +364,4 @@ class _EngineBinding:
 def bound(model, live, ts):
   """Binds `model.optimizer` to the engine while a Keras-form step traces."""
   return _stateless_binding.bind(model.optimizer,
-                                 model._engine_binding(live, ts))  # pylint: disable=protected-access
+                                 model._engine_binding(live, ts))
