@@ -73,7 +73,7 @@ class LiveState:
     arguments are committed) stable, so re-fitting never recompiles.
     """
     if isinstance(tree, TrainState):
-      return self.strategy.put_train_state(_copy(tree))
+      return self.strategy.put_train_state(tree)
     return self.strategy.put(_copy(tree))
 
   def install_saved(self, saved, shuffle_seed=None) -> None:
@@ -178,7 +178,7 @@ class LiveState:
       return self.ts
     return self.strategy.put_train_state(TrainState(
         self.model.params, self.model.state, None, jax.random.PRNGKey(0),
-        jnp.zeros((), jnp.int32), None))
+        jnp.zeros((), jnp.int32), None), copy=False)
 
   # -- agreement with the layers (called by layers/_layer.py) -----------------
   def sync_to_layers(self) -> None:

@@ -78,8 +78,10 @@ class ShardingStrategy(Strategy):
                       rep(ts.rng), rep(ts.step), rep(ts.metrics),
                       rep(ts.loss_scale))
 
-  def put_train_state(self, ts):
-    return self._place(ts, self.state_shardings(ts))
+  def put_train_state(self, ts, copy=True):
+    """`ts` laid out (each device receives only its shards); with `copy`
+    never aliasing `ts`."""
+    return self._place(ts, self.state_shardings(ts), copy)
 
   # -- compile -----------------------------------------------------------------
   def _constrain(self, tree):
@@ -128,15 +130,18 @@ class ShardingStrategy(Strategy):
     return call
 
   # -- placement ---------------------------------------------------------------
-  def _place(self, tree, shardings):
+  def _place(self, tree, shardings, copy=True):
+    alias = False if copy else None
     if self._multi_process:
       # Every process holds the same host values; each places its devices'
-      # shards of them.
+      # shards of them. Global arrays (from an earlier step) are resharded.
       def one(a, s):
+        if isinstance(a, jax.Array) and not a.is_fully_addressable:
+          return jax.device_put(a, s, may_alias=alias)
         a = np.asarray(a)
         return jax.make_array_from_callback(a.shape, s, lambda i: a[i])
       return jax.tree_util.tree_map(one, tree, shardings)
-    return jax.device_put(tree, shardings)
+    return jax.device_put(tree, shardings, may_alias=alias)
 
   def put(self, tree):
     return jax.device_put(tree, self._replicated)

@@ -14,7 +14,7 @@ _UNMATCHED = (
     "match no key of the layout map, so they would be replicated on every "
     "device: {names}. Add a key for them (keys are regular expressions "
     "matched against Haiku paths 'module/name'; model.params lists them), "
-    "or lower strict/min_shard_size.")
+    "or pass strict=False (replicate them) or a larger min_shard_size.")
 
 _BAD_LAYOUT = (
     "The layout {axes} for param '{path}' of shape {shape} does not fit: "

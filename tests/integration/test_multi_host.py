@@ -36,7 +36,7 @@ def _env():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", ["pmap", "sharding"])
+@pytest.mark.parametrize("backend", ["pmap", "sharding", "model_parallel"])
 def test_two_processes_train_like_one(backend, tmp_path):
   port = str(_free_port())
   procs = [subprocess.Popen(
@@ -60,6 +60,7 @@ def test_two_processes_train_like_one(backend, tmp_path):
   weights = [[r[k] for k in r.files if k.startswith("arr_")] for r in runs]
   for a, b in zip(weights[0], weights[1]):
     np.testing.assert_array_equal(a, b)  # the processes agree exactly
+  assert len(weights[0]) == len(weights[2]) > 0
   for a, b in zip(weights[0], weights[2]):
     np.testing.assert_allclose(a, b, atol=1e-5)
   for key in ("logs", "predicted"):
