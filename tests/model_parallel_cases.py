@@ -15,7 +15,10 @@ import os
 import sys
 import warnings
 
-os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=8"
+# Compiles are most of the cost: XLA:CPU's backend optimisations take ~35%
+# of it and buy nothing for 5 tiny steps (every run here shares the flags).
+os.environ["XLA_FLAGS"] = ("--xla_force_host_platform_device_count=8 "
+                           "--xla_backend_optimization_level=0")
 
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
@@ -26,6 +29,7 @@ from hk_keras import layers  # noqa: E402
 D = hk_keras.distribution
 OUT = sys.argv[1]
 RESULTS = {}
+MODELS = {}  # trained models the later cases reuse (compiles are the cost)
 MIN = 64  # shard params of >= 64 elements (the tiny model's weights)
 RNG = np.random.default_rng(0)
 X = RNG.integers(0, 32, (40, 8)).astype("int32")
@@ -121,10 +125,12 @@ def shards(model):
 
 def case_parity():
   reference, ref_logs = trained(None)
+  MODELS["reference"] = reference
   RESULTS["parity"] = {}
   for shape in AXES:
     for layout in ("fsdp", "auto", "hand"):
       model, logs = trained(distribution(shape, layout))
+      MODELS[(shape, layout)] = model
       RESULTS["parity"][f"{shape}/{layout}"] = {
           "params": max_diff(reference.get_weights(), model.get_weights()),
           "logs": max_diff(ref_logs, logs),
@@ -132,9 +138,8 @@ def case_parity():
 
 
 def case_data_parallel_mesh():
-  reference, _ = trained(None)
   model, _ = trained(D.DataParallel(device_mesh=D.DeviceMesh((8,), ["batch"])))
-  RESULTS["data_parallel_mesh"] = max_diff(reference.get_weights(),
+  RESULTS["data_parallel_mesh"] = max_diff(MODELS["reference"].get_weights(),
                                            model.get_weights())
 
 
@@ -149,8 +154,7 @@ def case_strict():
 
 
 def case_checkpoints():
-  dist24 = distribution((2, 4), "auto")
-  model, _ = trained(dist24)
+  model = MODELS[((2, 4), "auto")]
   path = os.path.join(OUT, "model.keras")
   model.save(path)
   expected = model.predict(X, batch_size=8, verbose=0)
@@ -171,7 +175,7 @@ def case_checkpoints():
 
 
 def case_summary():
-  model, _ = trained(distribution((2, 4), "auto"))
+  model = MODELS[((2, 4), "hand")]
   lines = []
   model.summary(show_sharding=True, print_fn=lines.append)
   RESULTS["summary"] = "\n".join(lines)

@@ -104,7 +104,7 @@ def test_checkpoints_move_between_meshes(results):
 def test_summary_shows_layouts_and_per_device_bytes(results):
   text = results["summary"]
   line = next(l for l in text.splitlines() if "mlp_in/kernel" in l)
-  assert "(batch, model)" in line and "256.00 B" in line  # 8 x 8 floats
+  assert "(-, model)" in line and "512.00 B" in line  # 16 x 8 floats
   params = next(l for l in text.splitlines() if "Params per device" in l)
   assert "unsplit: 15.41 KB" in params
   assert "Optimizer state per device" in text

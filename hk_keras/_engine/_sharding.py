@@ -141,7 +141,14 @@ class ShardingStrategy(Strategy):
         a = np.asarray(a)
         return jax.make_array_from_callback(a.shape, s, lambda i: a[i])
       return jax.tree_util.tree_map(one, tree, shardings)
-    return jax.device_put(tree, shardings, may_alias=alias)
+    def one(a, s):
+      if isinstance(a, jax.Array) and not a.sharding.is_equivalent_to(
+          s, a.ndim):
+        # Split from the host: each device receives only its shard (a
+        # reshard on the devices would compile a slicing program per shape).
+        a = np.asarray(a)
+      return jax.device_put(a, s, may_alias=alias)
+    return jax.tree_util.tree_map(one, tree, shardings)
 
   def put(self, tree):
     return jax.device_put(tree, self._replicated)

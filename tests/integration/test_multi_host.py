@@ -3,7 +3,9 @@
 Each process has 2 CPU devices and joins the other with
 `hk_keras.distribution.initialize` over 127.0.0.1 (JAX's CPU collectives are
 gloo in this JAX version); their params must end identical, and equal to
-one process training on the same global batches.
+one process training on the same global batches. Under "model_parallel"
+each process has 4 devices of a (2, 4) ModelParallel mesh, and the
+reference is one process with 8 devices on the same mesh shape.
 """
 import os
 import socket
