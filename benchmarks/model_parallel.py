@@ -3,7 +3,7 @@
     python benchmarks/model_parallel.py [--rounds 5] [--steps 20]
         [--mesh 2,4] [--layout auto]
 
-Both arms train the same MLP (784-512-512-10, adam, batch 256) with the same
+Both arms train the same MLP (784-512-512-10, `optax.adam`, batch 256) with the same
 layout: the hand-written arm takes hk_keras's resolved layout
 (`ModelParallel.tensor_axes`), places params and adam slots with
 `NamedSharding`, splits each batch over the batch axis, and runs a
@@ -49,7 +49,7 @@ class Sharded:
 
   def __init__(self, dist, x, y):
     self.model = model()
-    self.model.compile(optimizer=hk_keras.optimizers.Adam(1e-3),
+    self.model.compile(optimizer=optax.adam(1e-3),  # the hand arm's
                        loss=hk_keras.losses.SparseCategoricalCrossentropy(
                            from_logits=True), distribution=dist)
     self.x, self.y = x, y
