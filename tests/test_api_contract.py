@@ -22,13 +22,6 @@ API_MD = Path(__file__).parents[1] / ".." / "shared" / "API.md"
 PENDING = {
     "Model.privacy_spent": 15,
     "hk_keras.callbacks.PrivacyBudget": 15,
-    "hk_keras.distribution.DeviceMesh": 16,
-    "hk_keras.distribution.LayoutMap": 16,
-    "hk_keras.distribution.ModelParallel": 16,
-    "hk_keras.distribution.TensorLayout": 16,
-    "hk_keras.distribution.distribute_tensor": 16,
-    "hk_keras.distribution.get_device_count": 16,
-    "hk_keras.distribution.list_devices": 16,
     "hk_keras.privacy.DPSGD": 15,
     "hk_keras.privacy.per_example_gradients": 15,
 }

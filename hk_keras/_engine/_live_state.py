@@ -72,6 +72,8 @@ class LiveState:
     train state the same way keeps jit's cache key (which includes where
     arguments are committed) stable, so re-fitting never recompiles.
     """
+    if isinstance(tree, TrainState):
+      return self.strategy.put_train_state(tree)
     return self.strategy.put(_copy(tree))
 
   def install_saved(self, saved, shuffle_seed=None) -> None:
@@ -169,8 +171,9 @@ class LiveState:
     """Before a step: if the layers were written or share this state's
     buffers, train on fresh copies of them (never donate shared arrays)."""
     if self._stale:
-      self.ts = self.ts._replace(params=self.place(self.model.params),
-                                 state=self.place(self.model.state))
+      fresh = self.place(TrainState(self.model.params, self.model.state,
+                                    None, None, None, None))
+      self.ts = self.ts._replace(params=fresh.params, state=fresh.state)
       self._stale = False
 
   def advance(self, ts) -> None:
@@ -182,9 +185,9 @@ class LiveState:
     """A train state with the current weights for predict."""
     if self.ts is not None and not self._stale:
       return self.ts
-    return self.strategy.put(TrainState(
+    return self.strategy.put_train_state(TrainState(
         self.model.params, self.model.state, None, jax.random.PRNGKey(0),
-        jnp.zeros((), jnp.int32), None))
+        jnp.zeros((), jnp.int32), None), copy=False)
 
   # -- agreement with the layers (called by layers/_layer.py) -----------------
   def sync_to_layers(self) -> None:

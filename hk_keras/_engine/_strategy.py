@@ -10,7 +10,10 @@ without touching the engine:
   all others are replicated (placed by `put`) or Python scalars. The state
   and logs come back replicated; with `batch_outputs` the outputs are
   per-example (predictions) and are read with `unshard`.
-* `put(tree)`: replicates host or device values (train state, datasets).
+* `put(tree)`: replicates host or device values (datasets, metrics).
+* `put_train_state(ts, copy=True)`: fresh copies of a `TrainState` (fields may be
+  None) placed where the steps expect it: replicated, or split by the
+  distribution's layouts (each param copied shard by shard).
 * `shard(tree)`: splits a batch over the replicas along axis 0; its size must
   be a multiple of `pad_size`'s granularity (the engine pads and masks).
 * `fetch(tree)` / `unshard(tree)`: replicated values / per-example outputs to
@@ -79,6 +82,14 @@ class Strategy:
     from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
     return multihost_utils.broadcast_one_to_all(tree)
 
+  def put_train_state(self, ts, copy=True):
+    """A train state placed for the steps (replicated by default); with
+    `copy`, fresh buffers that never alias `ts` (the steps donate them)."""
+    if copy:
+      import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
+      ts = jax.tree_util.tree_map(jnp.copy, ts)
+    return self.put(ts)
+
   def fetch(self, tree):
     """Brings replicated device values back to the host."""
     return jax.device_get(tree)
@@ -134,6 +145,9 @@ def get_strategy(distribution=None):
       strategy = PmapStrategy(distribution.devices)
     else:
       from ._sharding import ShardingStrategy  # pylint: disable=g-import-not-at-top
-      strategy = ShardingStrategy(distribution.devices)
+      strategy = ShardingStrategy(
+          mesh=distribution.device_mesh.backend_mesh,
+          batch_axis=distribution.batch_dim_name,
+          layouts=getattr(distribution, "tensor_axes", None))
     _STRATEGIES[distribution] = strategy
   return strategy

@@ -85,7 +85,8 @@ class Trainer:
       auto_scale_loss: with a "mixed_float16" dtype policy, scale the loss
         dynamically (`jmp.DynamicLossScale`) and skip steps whose gradients
         are not finite, as Keras's LossScaleOptimizer.
-      distribution: an `hk_keras.distribution.DataParallel` for this model;
+      distribution: an `hk_keras.distribution.DataParallel` or
+        `ModelParallel` for this model;
         defaults to the global `hk_keras.distribution.set_distribution`.
 
     Raises:

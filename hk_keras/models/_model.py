@@ -399,10 +399,19 @@ class Model(ModelAttributes, StatelessModel, ExportMixin, ModelIO, Trainer,
         f"No such layer: {name!r} in model {self.name!r}. Existing layers are: "
         f"{[l.name for l in self.layers]}.")
 
-  def summary(self, line_length=None, print_fn=None, **kwargs):
-    """Prints a Keras-style table of layers, output shapes and params."""
+  def summary(self, line_length=None, print_fn=None, show_sharding=False,
+              **kwargs):
+    """Prints a Keras-style table of layers, output shapes and params.
+
+    With `show_sharding=True` it adds each param's layout over the
+    distribution's device mesh and the bytes of params, optimizer state and
+    Haiku state each device holds (docs/distributed_training.md).
+    """
     from ._summary import print_summary
     print_summary(self, line_length=line_length, print_fn=print_fn)
+    if show_sharding:
+      from ._sharding_summary import sharding_lines
+      (print_fn or print)("\n".join(sharding_lines(self)))
 
   def get_config(self):
     # The dtype policy decides, e.g., float16 loss scaling in fit.

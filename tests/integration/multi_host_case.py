@@ -14,8 +14,11 @@ import sys
 
 BACKEND, OUT = sys.argv[1], sys.argv[2]
 REFERENCE = sys.argv[3] == "reference"
+MODEL_PARALLEL = BACKEND == "model_parallel"
+LOCAL_DEVICES = (8 if REFERENCE else 4) if MODEL_PARALLEL else (
+    1 if REFERENCE else 2)
 os.environ["XLA_FLAGS"] = (
-    "--xla_force_host_platform_device_count=" + ("1" if REFERENCE else "2"))
+    f"--xla_force_host_platform_device_count={LOCAL_DEVICES}")
 
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
@@ -27,7 +30,8 @@ if not REFERENCE:
   PROCESS = int(sys.argv[3])
   hk_keras.distribution.initialize(f"127.0.0.1:{sys.argv[4]}",
                                    num_processes=2, process_id=PROCESS)
-  assert jax.process_count() == 2 and len(jax.devices()) == 4
+  assert jax.process_count() == 2
+  assert len(jax.devices()) == 2 * LOCAL_DEVICES
 
 # Different seeds per process: the engine must start every process from
 # process 0's initial weights and shuffle order (the reference uses process
@@ -36,8 +40,13 @@ hk_keras.utils.set_random_seed(100 if REFERENCE else 100 + PROCESS)
 model = hk_keras.Sequential([
     hk_keras.Input((6,)), layers.Dense(16, activation="relu"),
     layers.BatchNormalization(), layers.Dense(3, activation="softmax")])
-distribution = (None if REFERENCE else
-                hk_keras.distribution.DataParallel(backend=BACKEND))
+if MODEL_PARALLEL:
+  distribution = hk_keras.distribution.ModelParallel(
+      layout_map="auto", min_shard_size=16,
+      device_mesh=hk_keras.distribution.DeviceMesh((2, 4), ["batch", "model"]))
+else:
+  distribution = (None if REFERENCE else
+                  hk_keras.distribution.DataParallel(backend=BACKEND))
 model.compile("adam", "sparse_categorical_crossentropy",
               metrics=["accuracy"], distribution=distribution)
 
@@ -69,8 +78,18 @@ generated = model.fit(global_batches() if REFERENCE else my_shard(),
 evaluated = model.evaluate(x, y, batch_size=10, verbose=0)
 predicted = model.predict(x, batch_size=10, verbose=0)
 name = "reference" if REFERENCE else f"process{PROCESS}"
+if MODEL_PARALLEL:
+  # Params split across the processes: gather them onto every host.
+  from jax.experimental import multihost_utils  # noqa: E402
+  params = model._ts.params  # pylint: disable=protected-access
+  if not REFERENCE:
+    params = multihost_utils.process_allgather(params, tiled=True)
+  weights = [np.asarray(params[m][n]) for m in sorted(params)
+             for n in sorted(params[m])]
+else:
+  weights = model.get_weights()
 np.savez(os.path.join(OUT, name + ".npz"),
-         *model.get_weights(),
+         *weights,
          logs=np.array(arrays.history["loss"] + arrays.history["accuracy"] +
                        generated.history["loss"] + list(evaluated)),
          predicted=predicted,

@@ -3,7 +3,9 @@
 Each process has 2 CPU devices and joins the other with
 `hk_keras.distribution.initialize` over 127.0.0.1 (JAX's CPU collectives are
 gloo in this JAX version); their params must end identical, and equal to
-one process training on the same global batches.
+one process training on the same global batches. Under "model_parallel"
+each process has 4 devices of a (2, 4) ModelParallel mesh, and the
+reference is one process with 8 devices on the same mesh shape.
 """
 import os
 import socket
@@ -36,7 +38,7 @@ def _env():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", ["pmap", "sharding"])
+@pytest.mark.parametrize("backend", ["pmap", "sharding", "model_parallel"])
 def test_two_processes_train_like_one(backend, tmp_path):
   port = str(_free_port())
   procs = [subprocess.Popen(
@@ -60,6 +62,7 @@ def test_two_processes_train_like_one(backend, tmp_path):
   weights = [[r[k] for k in r.files if k.startswith("arr_")] for r in runs]
   for a, b in zip(weights[0], weights[1]):
     np.testing.assert_array_equal(a, b)  # the processes agree exactly
+  assert len(weights[0]) == len(weights[2]) > 0
   for a, b in zip(weights[0], weights[2]):
     np.testing.assert_allclose(a, b, atol=1e-5)
   for key in ("logs", "predicted"):
