@@ -85,6 +85,17 @@ def _value_from_keras(value, layer: str, key: str):
           if k != "shared_object_id"}
 
 
+def _function_ref(value):
+  """A Keras-serialized function as the name hk_keras saves it under (None
+  for a lambda: its bytecode in the file is never read)."""
+  if isinstance(value, dict):
+    if value.get("class_name") == "function":
+      config = value.get("config")
+      return config if isinstance(config, str) else None
+    return None
+  return value if isinstance(value, str) else None
+
+
 def _layer_config_from_keras(class_name, config, layer):
   out = {}
   for key, value in config.items():
@@ -95,6 +106,11 @@ def _layer_config_from_keras(class_name, config, layer):
             f"Layer {layer!r} ({class_name}) uses the Keras 3 argument "
             f"{key}={value!r}, which hk_keras does not support (only "
             f"{key}={KERAS_ONLY[key]!r}), so the model cannot be mapped.")
+      continue
+    if class_name == "Lambda" and key in ("function", "output_shape",
+                                          "mask"):
+      out[key] = _function_ref(value) if (
+          key == "function" or isinstance(value, dict)) else value
       continue
     if key in _LAYER_KEYS and class_name not in _MODELS:
       if isinstance(value, list):
