@@ -185,14 +185,15 @@ def _opt_model(optimizer):
 
 
 @pytest.mark.parametrize("optimizer", [
-    "adam", lambda: keras.optimizers.RMSprop(0.01, momentum=0.5,
+    lambda: keras.optimizers.Adam(0.05),
+    lambda: keras.optimizers.RMSprop(0.01, momentum=0.5,
                                              centered=True),
     lambda: keras.optimizers.SGD(0.1, momentum=0.9)])
 def test_compile_config_and_optimizer_state_carry_over(optimizer, tmp_path):
   x = _rng.normal(size=(8, 4)).astype("float32")
   y = _rng.normal(size=(8, 2)).astype("float32")
-  kmodel = _opt_model(optimizer if isinstance(optimizer, str)
-                      else optimizer())
+  kmodel = _opt_model(optimizer())
+  first = isinstance(kmodel.optimizer, keras.optimizers.Adam)
   kmodel.fit(x, y, batch_size=8, epochs=2, verbose=0, shuffle=False)
   path = str(tmp_path / "k.keras")
   kmodel.save(path)
@@ -200,15 +201,16 @@ def test_compile_config_and_optimizer_state_carry_over(optimizer, tmp_path):
   assert type(model.optimizer).__name__ == type(kmodel.optimizer).__name__
   assert model.optimizer.get_config()["learning_rate"] == pytest.approx(
       float(kmodel.optimizer.learning_rate))
-  fresh = hk_keras.models.load_model(path, compile=False)
-  fresh.compile(optimizer=type(model.optimizer).from_config(
-      model.optimizer.get_config()), loss="mse")
   # One more step in each: the same weights only if the state carried over.
   kmodel.fit(x, y, batch_size=8, epochs=1, verbose=0, shuffle=False)
   model.fit(x, y, batch_size=8, epochs=1, verbose=0, shuffle=False)
-  fresh.fit(x, y, batch_size=8, epochs=1, verbose=0, shuffle=False)
   assert _max_diff(kmodel.get_weights(), model.get_weights()) < ATOL
-  assert _max_diff(kmodel.get_weights(), fresh.get_weights()) > 1e-4
+  if first:  # a fresh optimizer state would have stepped elsewhere
+    fresh = hk_keras.models.load_model(path, compile=False)
+    fresh.compile(optimizer=hk_keras.optimizers.Adam(0.05), loss="mse")
+    fresh.set_weights(hk_keras.models.load_model(path).get_weights())
+    fresh.fit(x, y, batch_size=8, epochs=1, verbose=0, shuffle=False)
+    assert _max_diff(kmodel.get_weights(), fresh.get_weights()) > 1e-3
   # The reverse: Keras resumes from hk_keras's optimizer state.
   out = str(tmp_path / "hk.keras")
   model.save(out, format="keras3")
@@ -282,7 +284,7 @@ def _crafted(path, fill):
 @pytest.mark.parametrize("kind,match", [
     ("object", "dtype"), ("external_link", "ExternalLink"),
     ("soft_link", "SoftLink"), ("absurd_shape", "shape"),
-    ("external_storage", "external"), ("too_many", "2 weights"),
+    ("external_storage", "external"), ("too_many", "3 weights in the file"),
 ])
 def test_crafted_h5_is_refused_clearly(tmp_path, kind, match):
   path = str(tmp_path / "bad.weights.h5")
