@@ -74,11 +74,24 @@ def _sequence():
   return keras.Model(i, x), [_rng.integers(0, 7, size=(2, 5)).astype("int32")]
 
 
+def _shared_dict():
+  """Dict inputs and a layer called twice (two nodes)."""
+  a = keras.Input((3,), name="a")
+  b = keras.Input((3,), name="b")
+  shared = keras.layers.Dense(2, name="shared")
+  out = keras.layers.Subtract()([shared(a), shared(b)])
+  xs = {"a": _rng.normal(size=(2, 3)).astype("float32"),
+        "b": _rng.normal(size=(2, 3)).astype("float32")}
+  return keras.Model({"a": a, "b": b}, out), xs
+
+
 _BUILDERS = {"functional": _functional, "sequential": _sequential,
-             "sequence": _sequence}
+             "sequence": _sequence, "shared_dict": _shared_dict}
 
 
 def _args(xs):
+  if isinstance(xs, dict):
+    return xs
   return xs if len(xs) > 1 else xs[0]
 
 
@@ -252,6 +265,13 @@ def test_unmappable_layer_is_named(keras_files, tmp_path):
   _edit_config(path, dst2, gate)
   with pytest.raises(SavingError, match="'qdense'.*quantization_config"):
     hk_keras.models.load_model(dst2)
+
+  def huge(config):  # refused before anything is allocated
+    config["config"]["layers"][-1]["config"]["units"] = 2**31
+  dst3 = str(tmp_path / "huge.keras")
+  _edit_config(path, dst3, huge)
+  with pytest.raises(SavingError, match="load limit"):
+    hk_keras.models.load_model(dst3)
 
 
 def test_lambda_needs_safe_mode_off_and_the_function(tmp_path):
