@@ -36,11 +36,13 @@ HK_ONLY: Dict[str, Any] = {
     "cross_replica_axis": None,
 }
 _HK_ONLY_NEVER = ("use_cudnn",)  # Keras accepts it but does not save it
+# Keras classes whose constructor refuses `trainable`.
+_NO_TRAINABLE = ("SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D")
 _POLICIES = ("DTypePolicy", "FloatDTypePolicy", "DTypePolicyFloat",
              "QuantizedDTypePolicy")
 _MODELS = ("Functional", "Sequential", "Model")
 # Config keys that hold a nested layer (wrappers) or a list of them.
-_LAYER_KEYS = ("layer", "backward_layer", "cell", "layers")
+_LAYER_KEYS = ("layer", "backward_layer", "cell", "cells", "layers")
 
 
 class Keras3ConfigError(ValueError):
@@ -279,7 +281,8 @@ def layer_config_to_keras(class_name: str, config: Dict[str, Any],
   """An hk_keras `get_config()` as Keras 3 expects it."""
   out = {}
   for key, value in config.items():
-    if key in _HK_ONLY_NEVER:
+    if key in _HK_ONLY_NEVER or (key == "trainable" and value is True and
+                                 class_name in _NO_TRAINABLE):
       continue
     if key in HK_ONLY:
       if value != HK_ONLY[key]:
@@ -293,6 +296,9 @@ def layer_config_to_keras(class_name: str, config: Dict[str, Any],
     elif key in _LAYER_KEYS and isinstance(value, dict) and (
         "class_name" in value):
       out[key] = entry_to_keras_config(value)
+    elif key in _LAYER_KEYS and isinstance(value, list) and all(
+        isinstance(v, dict) and "class_name" in v for v in value):
+      out[key] = [entry_to_keras_config(v) for v in value]
     else:
       out[key] = _value_to_keras(value)
   return out

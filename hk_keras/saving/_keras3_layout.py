@@ -19,7 +19,10 @@ import re
 from typing import List, NamedTuple, Tuple
 
 _RNNS = ("LSTM", "GRU", "SimpleRNN", "ConvLSTM1D", "ConvLSTM2D",
-         "ConvLSTM3D")
+         "ConvLSTM3D", "RNN")
+# hk_keras classes whose Keras class has another name than its export
+# (the class name decides the file path; configs use the export name).
+KERAS_CLASS_NAMES = {"GroupQueryAttention": "GroupedQueryAttention"}
 _CELL_NAMES = {"LSTM": "lstm_cell", "GRU": "gru_cell",
                "SimpleRNN": "simple_rnn_cell"}
 # MultiHeadAttention's projections: attribute, sublayer name, weight prefix.
@@ -27,6 +30,12 @@ _MHA = (("query_dense", "query", "query_"), ("key_dense", "key", "key_"),
         ("value_dense", "value", "value_"),
         ("output_dense", "attention_output", "output_"))
 _MHA_EMPTY = (("_dropout_layer", "dropout"), ("_softmax", "softmax"))
+_ATTENTION = {"MultiHeadAttention": "", "GroupedQueryAttention": "_"}
+
+
+def keras_class_name(layer) -> str:
+  name = type(layer).__name__
+  return KERAS_CLASS_NAMES.get(name, name)
 
 
 class Group(NamedTuple):
@@ -61,7 +70,7 @@ def _records(layer):
 def _container(container, prefix: str, out: List[Group]) -> None:
   used = {}
   for layer in container.layers:
-    base = snake_case(type(layer).__name__)
+    base = snake_case(keras_class_name(layer))
     count = used.get(base, 0)
     used[base] = count + 1
     _layer(layer, _join(prefix, base if count == 0 else f"{base}_{count}"),
@@ -72,8 +81,33 @@ def _owned(sub, records):
   return tuple(r for r in records if sub._owns(r.layer))  # pylint: disable=protected-access
 
 
-def _layer(layer, path: str, out: List[Group], records=None) -> None:
+def _cells(layer, path, records, out):
+  """An RNN's cell group; a stack of cells nests them under `cells/`."""
+  cell = getattr(layer, "cell", None)
+  cells = getattr(cell, "cells", None)
   cls = type(layer).__name__
+  if not cells:
+    name = _CELL_NAMES.get(cls) or snake_case(type(cell).__name__ if cell
+                                              is not None else cls + "Cell")
+    out.append(Group(_join(path, "cell", "vars"), name, tuple(records),
+                     layer))
+    return
+  out.append(Group(_join(path, "cell", "vars"), "stacked_rnn_cells", (),
+                   layer))
+  used = {}
+  for sub in cells:
+    base = snake_case(type(sub).__name__)
+    count = used.get(base, 0)
+    used[base] = count + 1
+    key = base if count == 0 else f"{base}_{count}"
+    mine = _owned(sub, records) or tuple(
+        r for r in records if r.module.rsplit("/", 1)[-1] == sub.name)
+    out.append(Group(_join(path, "cell", "cells", key, "vars"), sub.name,
+                     mine, layer))
+
+
+def _layer(layer, path: str, out: List[Group], records=None) -> None:
+  cls = keras_class_name(layer)
   if _is_model(layer):
     out.append(Group(_join(path, "vars"), layer.name, (), layer))
     _container(layer, _join(path, "layers"), out)
@@ -82,9 +116,7 @@ def _layer(layer, path: str, out: List[Group], records=None) -> None:
     records = _records(layer)
   if cls in _RNNS:
     out.append(Group(_join(path, "vars"), layer.name, (), layer))
-    out.append(Group(_join(path, "cell", "vars"),
-                     _CELL_NAMES.get(cls, snake_case(cls) + "_cell"),
-                     records, layer))
+    _cells(layer, path, records, out)
     return
   if cls == "Bidirectional":
     out.append(Group(_join(path, "vars"), layer.name, (), layer))
@@ -97,11 +129,12 @@ def _layer(layer, path: str, out: List[Group], records=None) -> None:
     out.append(Group(_join(path, "vars"), layer.name, (), layer))
     _layer(layer.layer, _join(path, "layer"), out, records)
     return
-  if cls == "MultiHeadAttention":
+  if cls in _ATTENTION:
     out.append(Group(_join(path, "vars"), layer.name, (), layer))
     for attr, name, prefix in _MHA:
       mine = tuple(r for r in records if r.name.startswith(prefix))
-      out.append(Group(_join(path, attr, "vars"), name, mine, layer))
+      out.append(Group(_join(path, _ATTENTION[cls] + attr, "vars"), name,
+                       mine, layer))
     for attr, name in _MHA_EMPTY:
       out.append(Group(_join(path, attr, "vars"), name, (), layer))
     return
