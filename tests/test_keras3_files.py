@@ -85,8 +85,48 @@ def _shared_dict():
   return keras.Model({"a": a, "b": b}, out), xs
 
 
+def _catalogue():
+  """One output per shared layer kind (one compiled predict for all)."""
+  L = keras.layers
+  img, seq, vec = (keras.Input((6, 6, 4)), keras.Input((4, 3)),
+                   keras.Input((6,)))
+  on_img = [L.Conv2DTranspose(2, 3, strides=2), L.DepthwiseConv2D(3),
+            L.SeparableConv2D(2, 3), L.GroupNormalization(2),
+            L.Conv2D(2, 3, padding="same", dilation_rate=2),
+            L.Conv2D(2, 3, data_format="channels_first"),
+            L.UpSampling2D(), L.ZeroPadding2D(1), L.Cropping2D(1),
+            L.GlobalMaxPooling2D(), L.AveragePooling2D(2)]
+  on_seq = [L.LSTM(2, return_sequences=True, go_backwards=True),
+            L.GRU(2, reset_after=False),
+            L.Bidirectional(L.GRU(2), merge_mode="sum"),
+            L.RNN(L.LSTMCell(2)), L.RNN([L.SimpleRNNCell(2), L.GRUCell(2)]),
+            L.Conv1DTranspose(2, 2), L.SeparableConv1D(2, 2),
+            L.MaxPooling1D(2), L.UpSampling1D(2), L.Masking(0.0),
+            L.SpatialDropout1D(0.2), L.Permute((2, 1))]
+  on_vec = [L.PReLU(), L.LeakyReLU(0.2), L.Softmax(), L.ReLU(max_value=2.0),
+            L.ELU(), L.EinsumDense("ab,bc->ac", output_shape=3,
+                                   bias_axes="c"),
+            L.Dense(3, kernel_regularizer=keras.regularizers.L2(0.1),
+                    kernel_constraint=keras.constraints.MaxNorm(2.0)),
+            L.UnitNormalization(), L.Rescaling(0.5, 1.0),
+            L.Normalization(mean=[1.0] * 6, variance=[2.0] * 6),
+            L.GaussianNoise(0.1), L.ActivityRegularization(0.1),
+            L.Identity(), L.Activation("gelu"),
+            L.BatchNormalization(center=False, scale=False),
+            L.LayerNormalization(rms_scaling=True), L.Reshape((2, 3)),
+            L.RepeatVector(2)]
+  outs = [layer(img) for layer in on_img] + [layer(seq) for layer in on_seq]
+  outs += [layer(vec) for layer in on_vec]
+  outs.append(L.GroupQueryAttention(4, 2, 2)(seq, seq))
+  xs = [_rng.normal(size=(2, 6, 6, 4)).astype("float32"),
+        _rng.normal(size=(2, 4, 3)).astype("float32"),
+        _rng.normal(size=(2, 6)).astype("float32")]
+  return keras.Model([img, seq, vec], outs), xs
+
+
 _BUILDERS = {"functional": _functional, "sequential": _sequential,
-             "sequence": _sequence, "shared_dict": _shared_dict}
+             "sequence": _sequence, "shared_dict": _shared_dict,
+             "catalogue": _catalogue}
 
 
 def _args(xs):
