@@ -170,12 +170,26 @@ def read_optimizer(model, reader) -> None:
     values[(what, None if record is None else id(record))] = reader.read(
         f"optimizer/vars/{i}", shape, f"optimizer {optimizer.name}")
   opt_state = {}
+  fresh = None
   for key, (what, record) in mapping.items():
-    value = values[(what, None if record is None else id(record))]
+    value = values.get((what, None if record is None else id(record)))
+    if value is None:  # a schedule's learning rate: recomputed each step
+      if fresh is None:
+        fresh = _weights.tree_arrays(_weights.host(_fresh_state(model)),
+                                     "opt_state")
+      value = fresh[key]
     opt_state[key] = np.asarray(value, like[key].dtype)
   step = np.asarray(values[("iteration", None)], np.int64)
   saved = _weights.SavedTrainState(opt_state, None, step, None, {}, where, {})
   _weights.install(model, saved, strict=False)
+
+
+def _fresh_state(model):
+  from .._engine import _live_state  # pylint: disable=g-import-not-at-top
+  live = _engine.live_state(model)
+  trainable, _ = _live_state.split_trainable(model.params,
+                                             model.trainable_mask())
+  return live.options.tx.init(trainable)
 
 
 def load_model(filepath, custom_objects: Optional[Mapping[str, Any]] = None,
