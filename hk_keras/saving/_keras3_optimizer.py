@@ -9,7 +9,10 @@ trainable_variables` order, which is hk_keras's `trainable_weights` order):
   `velocity_hat` of every variable if `amsgrad`;
 * SGD: `momentum` of every variable if `momentum > 0`;
 * RMSprop: `velocity` of every variable, then `momentum` (if
-  `momentum > 0`), then `average_gradient` (if `centered`).
+  `momentum > 0`), then `average_gradient` (if `centered`);
+* AdamW as Adam; Adamax `momentum`, `norm`; Adagrad `accumulator`; Lion
+  `momentum`; Adadelta `accumulated_grad`, `accumulated_delta_var` (per
+  variable, interleaved).
 
 hk_keras's Keras optimizers keep the same slots (`momentums`,
 `velocities`, `velocity_hats`, `average_gradients`) in their optax state,
@@ -25,7 +28,10 @@ from . import _keras3_config
 
 _SLOT_FIELDS = {"momentum": "momentums", "velocity": "velocities",
                 "velocity_hat": "velocity_hats",
-                "average_gradient": "average_gradients"}
+                "average_gradient": "average_gradients", "norm": "norms",
+                "accumulator": "accumulators",
+                "accumulated_grad": "accumulated_grads",
+                "accumulated_delta_var": "accumulated_delta_vars"}
 _COUNTS = ("count",)
 
 
@@ -38,7 +44,7 @@ def slot_blocks(class_name: str, config: Dict[str, Any]) -> List[Tuple]:
   created variable by variable."""
   if config.get("use_ema"):
     raise NotMapped("use_ema=True adds moving averages hk_keras does not map")
-  if class_name == "Adam":
+  if class_name in ("Adam", "AdamW"):
     blocks = [("momentum", "velocity")]
     if config.get("amsgrad"):
       blocks.append(("velocity_hat",))
@@ -52,8 +58,17 @@ def slot_blocks(class_name: str, config: Dict[str, Any]) -> List[Tuple]:
     if config.get("centered"):
       blocks.append(("average_gradient",))
     return blocks
+  if class_name == "Adamax":
+    return [("momentum", "norm")]
+  if class_name == "Adagrad":
+    return [("accumulator",)]
+  if class_name == "Lion":
+    return [("momentum",)]
+  if class_name == "Adadelta":
+    return [("accumulated_grad", "accumulated_delta_var")]
   raise NotMapped(f"the Keras variable layout of {class_name} is not mapped "
-                  "(Adam, SGD and RMSprop are)")
+                  "(Adam, AdamW, SGD, RMSprop, Adamax, Adagrad, Lion and "
+                  "Adadelta are)")
 
 
 def keras_names(class_name, config, trainable) -> List[Tuple[str, Any]]:
