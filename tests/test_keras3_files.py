@@ -44,7 +44,10 @@ def _functional():
   g = keras.layers.GRU(2, return_sequences=True, name="gru")(b)
   g = keras.layers.LayerNormalization(name="ln")(g)
   m = keras.layers.MultiHeadAttention(2, 3, name="mha")(g, g)
-  inner = keras.Sequential([keras.Input((3,)),
+  deepest_in = keras.Input((3,))
+  deepest = keras.Model(deepest_in, keras.layers.BatchNormalization(
+      name="deep_bn")(deepest_in), name="deepest")  # Functional in Sequential
+  inner = keras.Sequential([keras.Input((3,)), deepest,
                             keras.layers.Dense(2, name="in_d")], name="inner")
   y = inner(x)
   out = [keras.layers.Concatenate(name="cat")([y, s]),

@@ -67,14 +67,17 @@ def _records(layer):
   return tuple(layer._ordered_records()) if layer.built else ()  # pylint: disable=protected-access
 
 
-def _container(container, prefix: str, out: List[Group]) -> None:
+def _container(container, prefix: str, out: List[Group], seen) -> None:
   used = {}
   for layer in container.layers:
     base = snake_case(keras_class_name(layer))
     count = used.get(base, 0)
     used[base] = count + 1
+    if id(layer) in seen:
+      continue  # Keras saves an object once, where its walk first meets it
+    seen.add(id(layer))
     _layer(layer, _join(prefix, base if count == 0 else f"{base}_{count}"),
-           out)
+           out, seen)
 
 
 def _owned(sub, records):
@@ -106,11 +109,11 @@ def _cells(layer, path, records, out):
                      mine, layer))
 
 
-def _layer(layer, path: str, out: List[Group], records=None) -> None:
+def _layer(layer, path: str, out: List[Group], seen, records=None) -> None:
   cls = keras_class_name(layer)
   if _is_model(layer):
     out.append(Group(_join(path, "vars"), layer.name, (), layer))
-    _container(layer, _join(path, "layers"), out)
+    _container(layer, _join(path, "layers"), out, seen)
     return
   if records is None:
     records = _records(layer)
@@ -123,11 +126,11 @@ def _layer(layer, path: str, out: List[Group], records=None) -> None:
     for attr, sub in (("forward_layer", layer.forward_layer),
                       ("backward_layer", layer.backward_layer)):
       # The wrapper may hold its sublayers' records.
-      _layer(sub, _join(path, attr), out, _owned(sub, records))
+      _layer(sub, _join(path, attr), out, seen, _owned(sub, records))
     return
   if cls == "TimeDistributed":
     out.append(Group(_join(path, "vars"), layer.name, (), layer))
-    _layer(layer.layer, _join(path, "layer"), out, records)
+    _layer(layer.layer, _join(path, "layer"), out, seen, records)
     return
   if cls in _ATTENTION:
     out.append(Group(_join(path, "vars"), layer.name, (), layer))
@@ -145,7 +148,7 @@ def layout(model) -> List[Group]:
   """Every `vars` group of `model`'s Keras 3 weights file, in Keras order."""
   out = [Group("vars", model.name, (), model)]
   if _is_model(model):
-    _container(model, "layers", out)
+    _container(model, "layers", out, {id(model)})
   else:
     out[0] = out[0]._replace(records=_records(model))
   return out
