@@ -405,6 +405,13 @@ def test_truncated_h5_and_keras_file(keras_files, tmp_path):
       z.writestr(n, blob)
   with pytest.raises(SavingError, match="truncated|corrupt|HDF5"):
     hk_keras.models.load_model(dst)
+  # One whose HDF5 member is far larger than the architecture implies.
+  members["model.weights.h5"] = b"\0" * (8 * 2**20)
+  with zipfile.ZipFile(dst, "w") as z:
+    for n, blob in members.items():
+      z.writestr(n, blob)
+  with pytest.raises(SavingError, match="architecture in config.json implies"):
+    hk_keras.models.load_model(dst)
 
 
 def test_string_input_feeds_host_layers(tmp_path):
