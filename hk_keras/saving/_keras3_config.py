@@ -19,7 +19,7 @@ Nothing here imports or runs code named by a file: classes are looked up by
 name among hk_keras's built-in layers (or `custom_objects` and registered
 classes, as for hk_keras's own files).
 """
-from typing import Any, Dict, Optional
+from typing import Any, Dict
 
 from . import _serialization
 
@@ -311,16 +311,3 @@ def entry_to_keras_config(entry: Dict[str, Any]) -> Dict[str, Any]:
                                           entry.get("config") or {},
                                           entry.get("name")),
           "registered_name": None}
-
-
-def keras_module(obj, registered: Optional[str]) -> str:
-  from .._core import _registry  # pylint: disable=g-import-not-at-top
-  del _registry
-  if registered:
-    return type(obj).__module__
-  name = type(obj).__name__
-  if name in ("Functional",):
-    return "keras.src.models.functional"
-  if name in ("Sequential", "Model"):
-    return "keras"
-  return "keras.layers"

@@ -34,10 +34,8 @@ def h5py_module():
   return h5py
 
 
-def _open_errors():
-  h5py = h5py_module()
-  del h5py
-  return (OSError, ValueError, KeyError, RuntimeError, TypeError)
+# What h5py raises for a corrupt, truncated or crafted file.
+_H5_ERRORS = (OSError, ValueError, KeyError, RuntimeError, TypeError)
 
 
 class H5Reader:
@@ -55,7 +53,7 @@ class H5Reader:
     fileobj = io.BytesIO(source) if isinstance(source, bytes) else source
     try:
       self.file = h5py.File(fileobj, "r")
-    except _open_errors() as err:
+    except _H5_ERRORS as err:
       raise SavingError(
           f"{where} is not a readable HDF5 weights file: it is truncated, "
           f"corrupt or not HDF5 ({type(err).__name__}: {err}).") from None
@@ -63,7 +61,7 @@ class H5Reader:
   def close(self):
     try:
       self.file.close()
-    except _open_errors():
+    except _H5_ERRORS:
       pass
 
   def __enter__(self):
@@ -88,7 +86,7 @@ class H5Reader:
       return parent[name]
     except SavingError:
       raise
-    except _open_errors() as err:
+    except _H5_ERRORS as err:
       raise SavingError(f"{self.where}: {path!r} cannot be read; the file is "
                         f"corrupt or truncated ({type(err).__name__}: {err})."
                         ) from None
@@ -118,7 +116,7 @@ class H5Reader:
       return 0
     try:
       return len(group)
-    except _open_errors() as err:
+    except _H5_ERRORS as err:
       raise SavingError(f"{self.where}: {path!r} cannot be read ({err}).") \
           from None
 
@@ -141,7 +139,7 @@ class H5Reader:
       have = tuple(int(d) for d in dset.shape) if dset.shape is not None \
           else None
       bf16 = dset.attrs.get("dtype", None) if "dtype" in dset.attrs else None
-    except _open_errors() as err:
+    except _H5_ERRORS as err:
       raise SavingError(f"{self.where}: the header of {path!r} cannot be read "
                         f"({type(err).__name__}: {err}).") from None
     if isinstance(bf16, bytes):
@@ -178,7 +176,7 @@ class H5Reader:
         out = np.empty(tuple(shape), dtype.newbyteorder("="))
         if out.size:
           dset.read_direct(out)
-    except _open_errors() as err:
+    except _H5_ERRORS as err:
       raise SavingError(f"{self.where}: the data of {path!r} (layer "
                         f"{layer!r}) cannot be read: the file is truncated or "
                         f"corrupt ({type(err).__name__}: {err}).") from None

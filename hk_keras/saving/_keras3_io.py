@@ -12,7 +12,6 @@ compiles as saved and restores the optimizer state where it maps.
 Writing is the reverse, for every layer the two libraries share.
 """
 import datetime
-import io
 import json
 import os
 import warnings
@@ -24,7 +23,6 @@ import numpy as np
 
 from .. import _engine
 from . import _archive
-from . import _checked_load
 from . import _compile_io
 from . import _keras3_config
 from . import _keras3_h5
@@ -475,5 +473,3 @@ def save_weights(model, filepath, overwrite: bool = True) -> None:
   data = _h5_bytes(model)
   _archive.atomic_write(filepath, lambda f: f.write(data))
 
-
-del io

@@ -22,8 +22,6 @@ weights still load and a warning says the optimizer starts afresh.
 """
 from typing import Any, Dict, List, Optional, Tuple
 
-import numpy as np
-
 from . import _keras3_config
 
 _SLOT_FIELDS = {"momentum": "momentums", "velocity": "velocities",
@@ -174,7 +172,3 @@ def compile_config_to_keras(config: Optional[Dict[str, Any]]):
       "steps_per_execution": config.get("steps_per_execution", 1),
       "jit_compile": True,
   }
-
-
-def as_array(value, dtype) -> np.ndarray:
-  return np.asarray(value, dtype)
