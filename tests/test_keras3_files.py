@@ -66,17 +66,6 @@ def _sequential():
   return model, [_rng.normal(size=(2, 8, 8, 2)).astype("float32")]
 
 
-def _sequence():
-  i = keras.Input((5,), dtype="int32")
-  x = keras.layers.Embedding(7, 3)(i)
-  x = keras.layers.Bidirectional(
-      keras.layers.SimpleRNN(2, return_sequences=True))(x)
-  x = keras.layers.TimeDistributed(keras.layers.Dense(2))(x)
-  x = keras.layers.Conv1D(2, 2)(x)
-  x = keras.layers.AveragePooling1D(2)(x)
-  return keras.Model(i, x), [_rng.integers(0, 7, size=(2, 5)).astype("int32")]
-
-
 def _shared_dict():
   """Dict inputs and a layer called twice (two nodes)."""
   a = keras.Input((3,), name="a")
@@ -93,6 +82,7 @@ def _catalogue():
   L = keras.layers
   img, seq, vec = (keras.Input((6, 6, 4)), keras.Input((4, 3)),
                    keras.Input((6,)))
+  ids = keras.Input((5,), dtype="int32")
   on_img = [L.Conv2DTranspose(2, 3, strides=2), L.DepthwiseConv2D(3),
             L.SeparableConv2D(2, 3), L.GroupNormalization(2),
             L.Conv2D(2, 3, padding="same", dilation_rate=2),
@@ -121,15 +111,19 @@ def _catalogue():
   outs = [layer(img) for layer in on_img] + [layer(seq) for layer in on_seq]
   outs += [layer(vec) for layer in on_vec]
   outs.append(L.GroupQueryAttention(4, 2, 2)(seq, seq))
+  chain = L.Embedding(7, 3)(ids)
+  chain = L.Bidirectional(L.SimpleRNN(2, return_sequences=True))(chain)
+  chain = L.TimeDistributed(L.Dense(2))(chain)
+  outs.append(L.AveragePooling1D(2)(L.Conv1D(2, 2)(chain)))
   xs = [_rng.normal(size=(2, 6, 6, 4)).astype("float32"),
         _rng.normal(size=(2, 4, 3)).astype("float32"),
-        _rng.normal(size=(2, 6)).astype("float32")]
-  return keras.Model([img, seq, vec], outs), xs
+        _rng.normal(size=(2, 6)).astype("float32"),
+        _rng.integers(0, 7, size=(2, 5)).astype("int32")]
+  return keras.Model([img, seq, vec, ids], outs), xs
 
 
 _BUILDERS = {"functional": _functional, "sequential": _sequential,
-             "sequence": _sequence, "shared_dict": _shared_dict,
-             "catalogue": _catalogue}
+             "shared_dict": _shared_dict, "catalogue": _catalogue}
 
 
 def _args(xs):
