@@ -102,7 +102,7 @@ def _catalogue():
             L.GaussianNoise(0.1), L.ActivityRegularization(0.1),
             L.Identity(), L.Activation("gelu"),
             L.BatchNormalization(center=False, scale=False),
-            L.LayerNormalization(rms_scaling=True), L.Reshape((2, 3)),
+            L.LayerNormalization(center=False, epsilon=1e-5), L.Reshape((2, 3)),
             L.RepeatVector(2)]
   outs = [layer(img) for layer in on_img] + [layer(seq) for layer in on_seq]
   outs += [layer(vec) for layer in on_vec]
@@ -212,6 +212,10 @@ def test_weights_h5_both_directions(keras_files, tmp_path):
   model = hk_keras.models.load_model(path, compile=False)
   model.set_weights([np.zeros_like(w) for w in model.get_weights()])
   model.load_weights(path.replace(".keras", ".weights.h5"))
+  assert _max_diff(_as_list(model.predict(_args(xs), verbose=0)),
+                   expected) < ATOL
+  model.set_weights([np.zeros_like(w) for w in model.get_weights()])
+  model.load_weights(path)  # the weights of a Keras 3 .keras file, as Keras
   assert _max_diff(_as_list(model.predict(_args(xs), verbose=0)),
                    expected) < ATOL
   model.set_weights([w + 0.25 for w in model.get_weights()])

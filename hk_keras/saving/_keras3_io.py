@@ -213,22 +213,7 @@ def load_model(filepath, custom_objects: Optional[Mapping[str, Any]] = None,
       raise SavingError(f"{where}: the model {model.name!r} could not be "
                         "built from its config (no input shape), so its "
                         "weights have nowhere to go.")
-    size = archive.declared(WEIGHTS)
-    limit = _h5_allowance(model)
-    if size > limit:
-      raise SavingError(
-          f"{archive.where(WEIGHTS)} declares {size:,} bytes, more than the "
-          f"{limit:,} the architecture in {CONFIG} implies. The file is "
-          "corrupt or crafted.")
-    budget.take(size, f"member {WEIGHTS!r}")
-    try:
-      with archive.open(WEIGHTS) as f:
-        data = _reader.read_limited(f, limit, archive.where(WEIGHTS))
-    except SavingError:
-      raise
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as err:
-      raise SavingError(f"{archive.where(WEIGHTS)} cannot be read: the file "
-                        f"is corrupt or truncated ({err}).") from None
+    data = _weights_member(archive, model, budget)
   with _keras3_h5.H5Reader(data, f"{where} (member {WEIGHTS!r})",
                            budget) as reader:
     read_weights(model, reader)
@@ -248,18 +233,46 @@ def load_model(filepath, custom_objects: Optional[Mapping[str, Any]] = None,
   return model
 
 
+def _weights_member(archive, model, budget) -> bytes:
+  """The HDF5 member's bytes, if no larger than `model` implies."""
+  size = archive.declared(WEIGHTS)
+  limit = _h5_allowance(model)
+  if size > limit:
+    raise SavingError(
+        f"{archive.where(WEIGHTS)} declares {size:,} bytes, more than the "
+        f"{limit:,} the architecture in {CONFIG} implies. The file is "
+        "corrupt or crafted.")
+  budget.take(size, f"member {WEIGHTS!r}")
+  try:
+    with archive.open(WEIGHTS) as f:
+      return _reader.read_limited(f, limit, archive.where(WEIGHTS))
+  except SavingError:
+    raise
+  except (zipfile.BadZipFile, OSError, EOFError, ValueError) as err:
+    raise SavingError(f"{archive.where(WEIGHTS)} cannot be read: the file "
+                      f"is corrupt or truncated ({err}).") from None
+
+
 def _layer_objects(custom_objects):
   return {k: v for k, v in (custom_objects or {}).items()
           if k not in _compile_io.COMPILE_ARGS}
 
 
 def load_weights(model, filepath, max_bytes: Optional[int] = None) -> None:
-  """Loads a Keras 3 `.weights.h5` into a built model."""
+  """Loads a Keras 3 `.weights.h5` (or a Keras 3 `.keras` file's weights)
+  into a built model."""
   filepath = os.fspath(filepath)
   if not os.path.exists(filepath):
     raise FileNotFoundError(f"No weights file at {filepath!r}.")
   budget = _reader.Budget(_reader.max_load_bytes(max_bytes), repr(filepath))
-  with _keras3_h5.H5Reader(filepath, repr(filepath), budget) as reader:
+  source, where = filepath, repr(filepath)
+  if filepath.endswith(".keras"):  # the weights of a Keras 3 .keras file
+    with _reader.Archive(filepath, MEMBERS) as archive:
+      if not archive.has(WEIGHTS):
+        raise SavingError(f"{where} has no {WEIGHTS!r}.")
+      source = _weights_member(archive, model, budget)
+      where = archive.where(WEIGHTS)
+  with _keras3_h5.H5Reader(source, where, budget) as reader:
     read_weights(model, reader)
     read_optimizer(model, reader)
 

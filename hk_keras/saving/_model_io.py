@@ -305,11 +305,6 @@ def load_weights(model, filepath, max_bytes: Optional[int] = None) -> None:
   from . import _keras3_io  # pylint: disable=g-import-not-at-top
   if filepath.endswith(".h5") or (filepath.endswith(".keras") and
                                   _keras3_io.is_keras3_archive(filepath)):
-    if filepath.endswith(".keras"):
-      raise ValueError(
-          f"{filepath!r} is a Keras 3 .keras file; load it with "
-          "hk_keras.models.load_model(path), or its weights from a "
-          ".weights.h5 file with model.load_weights.")
     _keras3_io.load_weights(model, filepath, max_bytes=max_bytes)
     return
   if filepath.endswith(".keras"):
