@@ -43,7 +43,7 @@ class KerasTensor:
 
   def __init__(self, shape, dtype="float32", node=None, name=None):
     self.shape = tuple(None if d is None else int(d) for d in shape)
-    self.dtype = jnp.dtype(dtype).name
+    self.dtype = "string" if is_string_dtype(dtype) else jnp.dtype(dtype).name
     self.node = node
     self.name = name
 
@@ -131,7 +131,11 @@ class InputLayer(Layer):
   def __init__(self, shape, dtype="float32", name=None, batch_size=None,
                **kwargs):
     name = name or _naming.unique_name("input_layer")
-    super().__init__(name=name, dtype=dtype, **kwargs)
+    # A string input (for leading host layers such as StringLookup) holds
+    # no JAX dtype: the layers compute in the default policy.
+    self.is_string = is_string_dtype(dtype)
+    super().__init__(name=name, dtype=None if self.is_string else dtype,
+                     **kwargs)
     self.input_shape = (batch_size,) + tuple(shape)
     self.output = KerasTensor(self.input_shape, dtype,
                               node=Node(self, (), {}, None), name=name)
@@ -141,7 +145,8 @@ class InputLayer(Layer):
     return inputs
 
   def get_config(self):
-    return {"name": self.name, "dtype": self.dtype,
+    return {"name": self.name,
+            "dtype": "string" if self.is_string else self.dtype,
             "batch_shape": list(self.input_shape)}
 
   @classmethod
@@ -187,11 +192,19 @@ def Input(shape, dtype="float32", name=None, batch_size=None) -> KerasTensor:  #
           "Input shape entries must be positive ints or None (unknown size), "
           f"e.g. shape=(28, 28, 1). Received: shape={shape!r}")
   try:
-    jnp.dtype(dtype)
+    if not is_string_dtype(dtype):
+      jnp.dtype(dtype)
   except TypeError:
     raise ValueError(f"Input dtype {dtype!r} is not a valid dtype.") from None
   layer = InputLayer(shape, dtype=dtype, name=name, batch_size=batch_size)
   return layer.output
+
+
+def is_string_dtype(dtype) -> bool:
+  """Whether `dtype` names strings ("string", `str`), as Keras accepts for an
+  `Input` feeding host layers (`StringLookup`, `TextVectorization`)."""
+  return dtype is str or (isinstance(dtype, str) and dtype in ("string",
+                                                               "str"))
 
 
 def as_input_dtype(value, dtype):

@@ -21,6 +21,10 @@ class ModelIO:
     Args:
       filepath: a path ending in `.keras`.
       overwrite: if False and the file exists, raise `FileExistsError`.
+      format: "keras" (default: hk_keras's format, which resumes `fit`
+        exactly) or "keras3" (a file Keras 3 loads: config, HDF5 weights,
+        compile config and optimizer variables; see
+        docs/bringing_keras3_models.md).
 
     >>> import hk_keras, tempfile, os
     >>> model = hk_keras.Sequential([hk_keras.Input((3,)),
@@ -31,17 +35,26 @@ class ModelIO:
     8
     """
     kwargs.pop("zipped", None)
+    file_format = kwargs.pop("format", "keras")
     if kwargs:
       raise TypeError(f"save() got unexpected arguments {sorted(kwargs)}.")
+    if file_format == "keras3":
+      from ..saving import _keras3_io  # pylint: disable=g-import-not-at-top
+      _keras3_io.save_model(self, filepath, overwrite=overwrite)
+      return
+    if file_format not in ("keras", None):
+      raise ValueError(f"save(format={file_format!r}): expected 'keras' "
+                       "(hk_keras's format) or 'keras3' (Keras 3's).")
     _model_io.save_model(self, filepath, overwrite=overwrite)
 
   def save_weights(self, filepath, overwrite: bool = True) -> None:
-    """Saves the weights (and train state, if any) to a `.weights.npz`."""
+    """Saves the weights (and train state, if any) to a `.weights.npz`, or
+    in Keras 3's format to a `.weights.h5`."""
     _model_io.save_weights(self, filepath, overwrite=overwrite)
 
   def load_weights(self, filepath, skip_mismatch: bool = False,
                    max_bytes: Optional[int] = None) -> None:
-    """Loads weights from a `.weights.npz` (or `.keras`) file.
+    """Loads weights from a `.weights.npz`, `.keras` or Keras 3 `.weights.h5`.
 
     Args:
       filepath: the file.

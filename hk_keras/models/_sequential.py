@@ -45,6 +45,10 @@ class Sequential(Model):
         raise ValueError(
             "An Input can only be the first entry of a Sequential model.")
       self._input_layer = layer
+      if layer.is_string:
+        # Strings reach the model through its leading host layers, which
+        # turn them into numbers first: the model builds on those.
+        return
       self._input_spec = _input.ShapeSpec(
           (None,) + tuple(layer.input_shape[1:]), layer.dtype)
       return
@@ -92,7 +96,7 @@ class Sequential(Model):
 
   def call(self, inputs, training=False, mask=None):
     x = inputs
-    if self._input_layer is not None:
+    if self._input_layer is not None and not self._input_layer.is_string:
       x = _input.as_input_dtype(x, self._input_layer.dtype)
     mask = _masking.get_keras_mask(inputs) if mask is None else mask
     if mask is not None and _masking.get_keras_mask(x) is None:

@@ -175,6 +175,10 @@ def load_model(filepath, custom_objects: Optional[Mapping[str, Any]] = None,
       problem.
   """
   filepath = os.fspath(filepath)
+  from . import _keras3_io  # pylint: disable=g-import-not-at-top
+  if _keras3_io.is_keras3_archive(filepath):
+    return _keras3_io.load_model(filepath, custom_objects, compile, safe_mode,
+                                 max_bytes)
   with _checked_load.KerasFile(filepath, FORMAT, FORMAT_VERSION,
                                max_bytes) as kfile:
     return _load_model(kfile, custom_objects, compile, safe_mode)
@@ -244,9 +248,14 @@ def save_weights(model, filepath, overwrite: bool = True) -> None:
       not built.
     FileExistsError: if `overwrite=False` and the file exists.
   """
+  if str(os.fspath(filepath)).endswith(".weights.h5"):
+    from . import _keras3_io  # pylint: disable=g-import-not-at-top
+    _keras3_io.save_weights(model, filepath, overwrite=overwrite)
+    return
   filepath = _target(
       filepath, ".weights.npz", "model.save_weights()",
-      "hk_keras stores weights as NumPy .npz (not .weights.h5).", overwrite)
+      "Use '.weights.npz' (hk_keras's format) or '.weights.h5' (Keras 3's).",
+      overwrite)
   if not model.built:
     raise ValueError(
         f"Model {model.name!r} is not built, so it has no weights to save. "
@@ -293,6 +302,11 @@ def load_weights(model, filepath, max_bytes: Optional[int] = None) -> None:
         f"Model {model.name!r} is not built yet, so weights cannot be loaded "
         "into it. Build it first with model.build(input_shape) or by calling "
         "it on a batch, as in Keras.")
+  from . import _keras3_io  # pylint: disable=g-import-not-at-top
+  if filepath.endswith(".h5") or (filepath.endswith(".keras") and
+                                  _keras3_io.is_keras3_archive(filepath)):
+    _keras3_io.load_weights(model, filepath, max_bytes=max_bytes)
+    return
   if filepath.endswith(".keras"):
     source = _checked_load.KerasFile(filepath, FORMAT, FORMAT_VERSION,
                                      max_bytes)
