@@ -8,7 +8,6 @@ the device: the quiet loop holds it in a local and calls nothing else.
 import math
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from .. import callbacks as callbacks_lib
@@ -438,8 +437,8 @@ def _predict_streamed(live, arrays, batch_size, steps):
   """predict on one device: contiguous host slices, each sent with its
   step, so transfers overlap compute (uploading the whole input first
   cost a fixed ~20% on mid-sized inputs). The last batch is padded to the
-  batch size, so there is one compiled shape; outputs are concatenated on
-  the device and cut to exactly the input's rows."""
+  batch size, so there is one compiled shape; outputs are joined on the
+  host and cut to exactly the input's rows."""
   n = arrays.num_samples
   num_batches = math.ceil(n / batch_size)
   if steps:
@@ -449,9 +448,11 @@ def _predict_streamed(live, arrays, batch_size, steps):
   fn = live.cache.predict_streamed_fn()
   outs = [fn(state, _batching.host_slice(arrays.x, b * batch_size, batch_size))
           for b in range(num_batches)]
-  out = jax.tree_util.tree_map(
-      lambda *o: jnp.concatenate(o, axis=0)[:rows], *outs)
-  return jax.tree_util.tree_map(np.asarray, jax.device_get(out))
+  # Joined on the host: joining on the device would compile one program per
+  # number of batches (per dataset size).
+  outs = jax.device_get(outs)
+  return jax.tree_util.tree_map(
+      lambda *o: np.concatenate(o, axis=0)[:rows], *outs)
 
 
 # -- on_batch ------------------------------------------------------------------------
