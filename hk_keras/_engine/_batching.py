@@ -23,7 +23,6 @@ the steps can change here without touching them.
 import math
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from .._core import _replica
@@ -96,7 +95,8 @@ def host_arrays(tree):
 
 def _row_bytes(tree):
   return sum(_data.canonical_dtype(a.dtype).itemsize *
-             int(np.prod(np.shape(a)[1:])) for a in jax.tree_util.tree_leaves(tree))
+             int(np.prod(np.shape(a)[1:]))
+             for a in jax.tree_util.tree_leaves(tree))
 
 
 def chunk_batches(tree, batch_rows, multiple=1):

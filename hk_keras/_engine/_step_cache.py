@@ -10,7 +10,6 @@ steps run without `jax.jit`, op by op, so `print` and `pdb` work inside
 import jax
 
 from .._core import _context
-from . import _batching
 from . import _step_wrappers
 
 
