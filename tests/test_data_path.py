@@ -103,6 +103,8 @@ def vm_data():
           if l.startswith("VmData")][0] * 1024
 # The memmap's pages are file-backed, outside this limit on anonymous
 # memory (heap, device buffers): a copy of half the data fails.
+# (8 MB of headroom: XLA's own allocations need a few MB; with 4 MB, an 8 MB
+# memmap aborted.)
 limit = vm_data() + x.nbytes // 2
 resource.setrlimit(resource.RLIMIT_DATA, (limit, resource.RLIM_INFINITY))
 try:
