@@ -8,9 +8,16 @@ rounds) so machine noise hits all arms alike; medians are reported.
     python benchmarks/run.py --batch-size 1024 --workloads mlp,cnn   # GPU
 
 Columns: median steps/s of each arm, the ratios hk_keras / hand-written and
-hk_keras / Keras 3 (medians of per-round ratios: arms of one round are paired), time
-to the first step (compile included) and peak RSS (each arm measured alone
-in a subprocess, since RSS only grows within one process). When keras>=3 is
+hk_keras / Keras 3 (medians of per-round ratios: arms of one round are paired),
+then for each arm measured alone in a fresh process: the time from building
+the model to the end of the first call (compile included; imports and JAX's
+start excluded) and the peak RSS in MB.
+
+Workloads ending in `_newdata` give every call a dataset of a size not seen
+before (fit or evaluate on new data); `mlp_epochs` fits 5 epochs per call on
+the same data (the steady state); `mlp_memmap` trains on an `np.memmap` on
+disk with a device data budget of a quarter of the data; `mlp_spe10` runs
+hk_keras with steps_per_execution=10 against the plain loop. When keras>=3 is
 installed, a Keras 3 (JAX backend) `fit` column is added.
 
 The hand-written loops split a PRNG key every step, as JAX training loops
@@ -107,18 +114,44 @@ def _optimizer(workload):
 
 # -- arms -------------------------------------------------------------------------
 
+class _Arm:
+  """What every arm shares: the data, and which rows each call uses.
+
+  With `new_size`, every call takes a dataset of a size not seen before
+  (the first `rows` rows, one batch fewer each call), as a user who fits on
+  new data does; `epochs` > 1 is the fit-once-many-epochs steady state.
+  """
+  new_size = False
+  epochs = 1
+
+  def _rows(self):
+    calls = getattr(self, "_calls", 0)
+    self._calls = calls + 1
+    n = len(self.x)
+    if self.new_size:
+      n -= (calls % (n // self.batch_size // 2)) * self.batch_size
+    return n
+
+  def _steps(self, n):
+    return self.epochs * (n // self.batch_size)
+
+
 def _run_keras_style(arm):
-  """One round of a Keras-API arm (hk_keras or Keras 3): the same calls."""
+  """One round of a Keras-API arm (hk_keras or Keras 3): the same calls.
+  Returns the steps it ran."""
+  n = arm._rows()
+  x, y = arm.x[:n], arm.y[:n]
   if arm.workload == "evaluate":
-    arm.model.evaluate(arm.x, arm.y, batch_size=arm.batch_size, verbose=0)
+    arm.model.evaluate(x, y, batch_size=arm.batch_size, verbose=0)
   elif arm.workload == "predict":
-    arm.model.predict(arm.x, batch_size=arm.batch_size, verbose=0)
+    arm.model.predict(x, batch_size=arm.batch_size, verbose=0)
   else:
-    arm.model.fit(arm.x, arm.y, batch_size=arm.batch_size, epochs=1,
+    arm.model.fit(x, y, batch_size=arm.batch_size, epochs=arm.epochs,
                   verbose=0, shuffle=True)
+  return arm._steps(n)
 
 
-class HkKerasFit:
+class HkKerasFit(_Arm):
   name = "hk_keras"
 
   def __init__(self, workload, x, y, batch_size, steps_per_execution=1):
@@ -133,12 +166,13 @@ class HkKerasFit:
                        steps_per_execution=steps_per_execution)
 
   def run(self):
-    _run_keras_style(self)
+    steps = _run_keras_style(self)
     if self.workload not in ("evaluate", "predict"):
       jax.block_until_ready(self.model._ts)
+    return steps
 
 
-class HandWritten:
+class HandWritten(_Arm):
   """What a JAX user writes: numpy batches, a jitted update, donation."""
   name = "hand-written"
 
@@ -184,7 +218,13 @@ class HandWritten:
     self.predict = jax.jit(lambda p, s, xb: net.apply(p, s, None, xb, False)[0])
 
   def run(self):
-    b, n = self.batch_size, len(self.x)
+    n = self._rows()
+    for _ in range(self.epochs):
+      self._run_once(n)
+    return self._steps(n)
+
+  def _run_once(self, n):
+    b = self.batch_size
     steps = n // b
     if self.workload == "evaluate":
       total = [self.evaluate(self.params, self.state, self.x[i * b:(i + 1) * b],
@@ -194,10 +234,11 @@ class HandWritten:
     if self.workload == "predict":
       outs = [self.predict(self.params, self.state, self.x[i * b:(i + 1) * b])
               for i in range(steps)]
-      np.asarray(jnp.concatenate(outs))
+      np.concatenate(jax.device_get(outs))
       return
     perm = np.random.default_rng(0).permutation(n)
     if self.scan_steps > 1:
+      perm = perm[:n // (b * self.scan_steps) * b * self.scan_steps]
       xs = jax.device_put(self.x[perm].reshape(-1, self.scan_steps, b,
                                                *self.x.shape[1:]))
       ys = jax.device_put(self.y[perm].reshape(-1, self.scan_steps, b,
@@ -215,7 +256,7 @@ class HandWritten:
     jax.block_until_ready(self.params)
 
 
-class KerasFit:
+class KerasFit(_Arm):
   name = "keras3"
 
   def __init__(self, workload, x, y, batch_size, steps_per_execution=1):
@@ -242,7 +283,7 @@ class KerasFit:
     self.model = model
 
   def run(self):
-    _run_keras_style(self)
+    return _run_keras_style(self)
 
 
 def _have_keras():
@@ -258,25 +299,65 @@ def _have_keras():
 WORKLOADS = {
     # name: (workload, steps per round, batch size default, hk spe,
     #        hand scan, hand-written loop splits a PRNG key per step)
+    # and, in VARIANTS, how each call's data differs.
     "mlp": ("mlp", 100, 128, 1, 1, True),
+    "mlp_spe10": ("mlp", 100, 128, 10, 1, True),
+    "mlp_newdata": ("mlp", 100, 128, 1, 1, True),
+    "mlp_epochs": ("mlp", 40, 128, 1, 1, True),
+    "mlp_memmap": ("mlp", 400, 128, 1, 1, True),
     "cnn": ("cnn", 30, 128, 1, 1, True),
     "tiny": ("tiny", 2000, 32, 1, 1, True),
     "tiny_nokey": ("tiny", 2000, 32, 1, 1, False),
     "tiny_spe100": ("tiny", 20000, 32, 100, 100, True),
+    "tiny_newdata": ("tiny", 2000, 32, 1, 1, True),
     "evaluate": ("evaluate", 100, 128, 1, 1, True),
+    "evaluate_newdata": ("evaluate", 100, 128, 1, 1, True),
     "predict": ("predict", 100, 128, 1, 1, True),
 }
+# name: (a new dataset size each call, epochs per call, memmap on disk)
+VARIANTS = {
+    "mlp_newdata": (True, 1, False),
+    "tiny_newdata": (True, 1, False),
+    "evaluate_newdata": (True, 1, False),
+    "mlp_epochs": (False, 5, False),
+    "mlp_memmap": (False, 1, True),
+}
+# The device data budget of the memmap arm: a quarter of its data.
+MEMMAP_BUDGET = 40 << 20
+
+
+def _memmap(x, y, key):
+  folder = os.path.join(os.environ.get("TMPDIR", "/tmp"), "hk_keras_bench")
+  os.makedirs(folder, exist_ok=True)
+  out = []
+  for name, a in (("x", x), ("y", y)):
+    path = os.path.join(folder, f"{key}_{name}_{a.shape[0]}.bin")
+    if not os.path.exists(path):
+      m = np.memmap(path, a.dtype, "w+", shape=a.shape)
+      m[:] = a
+      m.flush()
+      del m
+    out.append(np.memmap(path, a.dtype, "r", shape=a.shape))
+  return out
 
 
 def _make(arm, key, batch_size):
   workload, steps, default_bs, spe, scan, draw_key = WORKLOADS[key]
+  new_size, epochs, memmap = VARIANTS.get(key, (False, 1, False))
   bs = batch_size or default_bs
   x, y = _data(workload, steps, bs)
+  if memmap:
+    x, y = _memmap(x, y, key)
+  if hasattr(hk_keras.config, "set_device_data_budget"):  # older versions
+    hk_keras.config.set_device_data_budget(MEMMAP_BUDGET if memmap else None)
   if arm == "hk_keras":
-    return HkKerasFit(workload, x, y, bs, spe), steps
-  if arm == "hand-written":
-    return HandWritten(workload, x, y, bs, scan, draw_key), steps
-  return KerasFit(workload, x, y, bs, spe), steps
+    runner = HkKerasFit(workload, x, y, bs, spe)
+  elif arm == "hand-written":
+    runner = HandWritten(workload, x, y, bs, scan, draw_key)
+  else:
+    runner = KerasFit(workload, x, y, bs, spe)
+  runner.new_size, runner.epochs = new_size, epochs
+  return runner, steps
 
 
 def measure(key, rounds, batch_size, with_keras):
@@ -285,7 +366,7 @@ def measure(key, rounds, batch_size, with_keras):
   built, first = {}, {}
   for arm in arms:
     start = time.perf_counter()
-    runner, steps = _make(arm, key, batch_size)
+    runner, _ = _make(arm, key, batch_size)
     runner.run()  # compile + first round
     first[arm] = time.perf_counter() - start
     built[arm] = runner
@@ -293,7 +374,7 @@ def measure(key, rounds, batch_size, with_keras):
   for _ in range(rounds):
     for arm in arms:  # interleaved: A B C A B C ...
       start = time.perf_counter()
-      built[arm].run()
+      steps = built[arm].run()
       rates[arm].append(steps / (time.perf_counter() - start))
   out = {arm: (statistics.median(r), first[arm]) for arm, r in rates.items()}
   # Ratios pair the arms of the same round, so a slow stretch of the machine
@@ -304,21 +385,27 @@ def measure(key, rounds, batch_size, with_keras):
   return out
 
 
-def peak_rss_mb(arm, key, batch_size):
-  """Peak RSS of one arm measured alone in a fresh process."""
+def alone(arm, key, batch_size):
+  """(time to the first step's end, peak RSS MB) of one arm measured alone
+  in a fresh process (modules imported and JAX started first, so neither
+  counts): no arm pays another's warm-up, and RSS only grows within one
+  process."""
   # VmHWM, not ru_maxrss: on Linux a child's ru_maxrss starts from the
   # parent's resident size at fork, so it would report the parent's.
   code = (f"import sys; sys.argv=['x']; sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r});"
-          f"import run; r, _ = run._make({arm!r}, {key!r}, {batch_size!r});"
-          "r.run(); r.run();"
-          "print([l.split()[1] for l in open('/proc/self/status') "
+          "import time, jax, run; jax.devices();"
+          + ("import keras;" if arm == "keras3" else "") +
+          f"t = time.perf_counter(); r, _ = run._make({arm!r}, {key!r}, {batch_size!r});"
+          "r.run(); first = time.perf_counter() - t; r.run();"
+          "print(first, [l.split()[1] for l in open('/proc/self/status') "
           "if l.startswith('VmHWM')][0])")
   out = subprocess.run([sys.executable, "-c", code], capture_output=True,
                        text=True, check=False)
   try:
-    return int(out.stdout.strip().splitlines()[-1]) / 1024
+    first, rss = out.stdout.strip().splitlines()[-1].split()
+    return float(first), int(rss) / 1024
   except (ValueError, IndexError):
-    return float("nan")
+    return float("nan"), float("nan")
 
 
 def import_overhead(repeats=5):
@@ -340,8 +427,9 @@ def import_overhead(repeats=5):
 def main():
   parser = argparse.ArgumentParser(description=__doc__)
   parser.add_argument("--workloads",
-                      default="mlp,cnn,tiny,tiny_nokey,tiny_spe100,evaluate,"
-                      "predict")
+                      default="mlp,mlp_spe10,mlp_newdata,mlp_epochs,mlp_memmap,"
+                      "cnn,tiny,tiny_nokey,tiny_spe100,tiny_newdata,evaluate,"
+                      "evaluate_newdata,predict")
   parser.add_argument("--rounds", type=int, default=5)
   parser.add_argument("--batch-size", type=int, default=None)
   parser.add_argument("--no-keras", action="store_true")
@@ -351,24 +439,25 @@ def main():
   print(f"jax {jax.__version__} on {jax.devices()[0].platform} "
         f"({len(jax.devices())} device(s)), {os.cpu_count()} CPU cores, "
         f"{args.rounds} interleaved rounds, medians")
-  header = (f"{'workload':<12} {'hk_keras/s':>11} {'hand/s':>10} {'ratio':>6} "
-            f"{'keras3/s':>9} {'hk/keras':>8} {'first hk':>9} {'first hand':>10}"
-            f" {'RSS hk MB':>9} {'RSS hand MB':>11}")
+  header = (f"{'workload':<16} {'hk_keras/s':>10} {'hand/s':>10} {'ratio':>6} "
+            f"{'keras3/s':>9} {'hk/keras':>8} {'1st hk':>9} {'1st hand':>9}"
+            f" {'1st keras':>9} {'RSS hk':>8} {'RSS hand':>8} {'RSS keras':>9}")
   print(header)
   for key in args.workloads.split(","):
     res = measure(key, args.rounds, args.batch_size, with_keras)
-    hk_rate, hk_first = res["hk_keras"]
-    hand_rate, hand_first = res["hand-written"]
-    keras_rate = res.get("keras3", (float("nan"), 0))[0]
+    hk_rate = res["hk_keras"][0]
+    hand_rate = res["hand-written"][0]
+    keras_rate = res.get("keras3", (float("nan"),))[0]
     ratio = res[("ratio", "hand-written")]
     vs_keras = res.get(("ratio", "keras3"), float("nan"))
-    rss = (("nan", "nan") if args.no_rss else
-           (f"{peak_rss_mb('hk_keras', key, args.batch_size):.0f}",
-            f"{peak_rss_mb('hand-written', key, args.batch_size):.0f}"))
-    print(f"{key:<12} {hk_rate:>11.0f} {hand_rate:>10.0f} "
-          f"{ratio:>6.2f} {keras_rate:>9.0f} "
-          f"{vs_keras:>8.2f} {hk_first:>8.2f}s {hand_first:>9.2f}s"
-          f" {rss[0]:>9} {rss[1]:>11}", flush=True)
+    solo = {arm: ((float("nan"),) * 2 if args.no_rss or (
+        arm == "keras3" and "keras3" not in res) else
+                  alone(arm, key, args.batch_size))
+            for arm in ("hk_keras", "hand-written", "keras3")}
+    print(f"{key:<16} {hk_rate:>10.0f} {hand_rate:>10.0f} "
+          f"{ratio:>6.2f} {keras_rate:>9.0f} {vs_keras:>8.2f}"
+          + "".join(f" {solo[a][0]:>8.2f}s" for a in solo)
+          + "".join(f" {solo[a][1]:>8.0f}" for a in solo), flush=True)
   delta, base, ours = import_overhead()
   print(f"import: hk_keras {ours:.2f}s vs haiku+optax+chex {base:.2f}s "
         f"(+{delta:.2f}s)")

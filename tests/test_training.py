@@ -179,14 +179,14 @@ def _sgd_reference(x, y, kernel, bias, lr, batches):
   return kernel, bias
 
 
-@pytest.mark.parametrize("epoch_copy", [True, False])
-def test_shuffled_epochs_follow_the_epoch_permutation(monkeypatch, epoch_copy):
-  # Data with small batches is copied into each epoch's order and sliced;
-  # otherwise batches are gathered one by one. Both must train on exactly the
-  # batches of the epoch's permutation, the 2-row remainder last.
+@pytest.mark.parametrize("chunk_batches", [512, 2])
+def test_shuffled_epochs_follow_the_epoch_permutation(monkeypatch,
+                                                       chunk_batches):
+  # The epoch's rows reach the device in chunks of batches (one chunk, or
+  # two of two batches). Both must train on exactly the batches of the
+  # epoch's permutation, the 2-row remainder last (padded and masked).
   from hk_keras._engine import _batching  # pylint: disable=g-import-not-at-top
-  if not epoch_copy:
-    monkeypatch.setattr(_batching, "EPOCH_COPY_MAX_BATCH_BYTES", 0)
+  monkeypatch.setattr(_batching, "MAX_CHUNK_BATCHES", chunk_batches)
   x, y = _linear_data(n=50)
   model = hk_keras.Sequential([hk_keras.Input((3,)), layers.Dense(1)])
   kernel, bias = (np.asarray(w, np.float64) for w in model.get_weights())
@@ -213,7 +213,7 @@ def test_each_step_draws_a_fresh_key_and_only_when_needed():
     # computed only if the model draws randomness.
     fn = model._live.cache.train_fn(16, 1)
     data = jax.device_put((x, y, None))
-    hlo = fn.lower(model._ts, data, None, 0).compile().as_text()
+    hlo = fn.lower(model._ts, data, 0).compile().as_text()
     assert ("threefry" in hlo) == (rate > 0), rate
     seed_key = np.asarray(model._ts.rng)
     model.train_on_batch(x, y)

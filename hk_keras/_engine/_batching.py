@@ -1,11 +1,21 @@
 """Batching and placement: how rows of the data reach each step.
 
+Array data (NumPy arrays, `np.memmap`s, jax arrays) stays where it is; the
+engine sends it to the device in fixed-size **chunks** of `K` batches
+(`chunk_batches`: K is fixed by the batch's row size, `steps_per_execution`
+and the device data budget, never by the dataset size), assembled on the
+host in the epoch's order and placed a few ahead of the steps
+(`array_chunks`). The last chunk is padded with zero rows; steps only run
+on its real batches, and a last partial batch runs under the padding mask.
+So every compiled step sees one shape per batch size, whatever the dataset
+size, and no dataset is ever held whole on the device.
+
 Host side: padding a batch to split over the replicas (`shard_batch`), the
-padded row layout of evaluation batches (`eval_rows`), an epoch's order of
-array data (`epoch_order`), host slices for streamed predict
-(`host_slice`), and iterable sources placed a few batches ahead (`placed`).
-Device side (inside compiled steps): taking a batch's rows from
-device-resident data (`batch_rows`, `gather`, `rows`).
+padded row layout of evaluation batches (`eval_rows`), an epoch's order
+(`epoch_permutation`), chunks (`chunk_batches`, `array_chunks`), host slices
+for streamed predict (`host_slice`), and iterable sources placed a few
+batches ahead (`placed`). Device side (inside compiled steps): taking a
+batch's rows from a chunk (`batch_rows`, `rows`).
 
 The loops and step wrappers use only these functions, so how data reaches
 the steps can change here without touching them.
@@ -13,19 +23,19 @@ the steps can change here without touching them.
 import math
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from .._core import _replica
+from ..config import _settings as _config
 from . import _data
 
-# When shuffled array data is copied into each epoch's order on the device
-# (steps then slice instead of gather): only small batches gain, since a
-# gather inside a step costs a fixed ~20 us on XLA:CPU while the copy costs a
-# pass over the data (~16 ms for 40 MB there); with batches of 64 KiB the
-# copy is repaid. Data over 1 GiB is never held twice.
-EPOCH_COPY_MAX_BATCH_BYTES = 1 << 16
-EPOCH_COPY_MAX_BYTES = 1 << 30
+# A chunk's target size. Large enough that assembling and placing it costs
+# little per step (~1 ms per chunk against hundreds of tiny steps), small
+# enough that padding a small dataset to one chunk costs little.
+CHUNK_BYTES = 2 << 20
+MAX_CHUNK_BATCHES = 512
+# Chunks on the device at once: the one in use and the ones placed ahead.
+CHUNKS_IN_FLIGHT = 3
 
 
 # -- host side ----------------------------------------------------------------------
@@ -69,38 +79,66 @@ def shard_batch(strategy, batch):
   return strategy.shard((jax.tree_util.tree_map(pad, batch), mask))
 
 
-def epoch_permutation(strategy, seed, epoch, n, batch_size, shuffle):
-  """The epoch's row order, extended past the data when the last batch is
-  padded to split over the replicas: (perm on the device, full batches,
-  real rows of the last batch, its padded size)."""
-  if shuffle:
-    perm = np.random.default_rng([seed, epoch]).permutation(n)
-  else:
-    perm = np.arange(n)
-  full, rem = divmod(n, batch_size)
-  padded = strategy.pad_size(rem)
-  if padded > rem:
-    perm = np.concatenate([perm, np.zeros(padded - rem, perm.dtype)])
-  return strategy.put(perm.astype(np.int32)), full, rem, padded
+def epoch_permutation(seed, epoch, n, shuffle):
+  """The epoch's row order on the host (None: the data's own order)."""
+  if not shuffle:
+    return None
+  return np.random.default_rng([seed, epoch]).permutation(n)
 
 
-def epoch_order(permute, data_dev, perm, n, batch_size, shuffle, full):
-  """(data, perm) that the epoch's full batches are taken from.
+def host_arrays(tree):
+  """`tree` with jax arrays brought to the host once (NumPy arrays and
+  memmaps unchanged): chunks are cut on the host."""
+  return jax.tree_util.tree_map(
+      lambda a: np.asarray(a) if isinstance(a, jax.Array) else a, tree)
 
-  Unshuffled data is sliced as it is. Shuffled data with small batches is
-  copied once into the epoch's order (one gather on the device, by
-  `permute(data, perm)`), so each step slices contiguous rows: a gather
-  inside a small step costs ~20 us more on XLA:CPU, as much as the rest of
-  the step. With larger batches the gather costs little next to the step,
-  so the data is gathered batch by batch and never held twice.
-  """
-  if not shuffle or full == 0:
-    return data_dev, None
-  nbytes = sum(a.nbytes for a in jax.tree_util.tree_leaves(data_dev))
-  if (nbytes > EPOCH_COPY_MAX_BYTES or
-      nbytes / n * batch_size > EPOCH_COPY_MAX_BATCH_BYTES):
-    return data_dev, perm
-  return permute(data_dev, perm), None
+
+def _row_bytes(tree):
+  return sum(_data.canonical_dtype(a.dtype).itemsize *
+             int(np.prod(np.shape(a)[1:]))
+             for a in jax.tree_util.tree_leaves(tree))
+
+
+def chunk_batches(tree, batch_rows, multiple=1):
+  """Batches per device chunk for data `tree` in batches of `batch_rows`
+  rows: a multiple of `multiple` (steps_per_execution), at least one such
+  group, and within the device data budget when a group allows it."""
+  batch_bytes = max(1, _row_bytes(tree) * batch_rows)
+  target = min(CHUNK_BYTES, _config.device_data_budget() // CHUNKS_IN_FLIGHT)
+  k = min(MAX_CHUNK_BATCHES, target // batch_bytes)
+  return max(multiple, k // multiple * multiple)
+
+
+def _take(a, index, start, stop, size):
+  """Rows `start:stop` of host array `a` (of `index[start:stop]` when
+  `index` is given) in the engine's dtype, zero rows padding to `size`."""
+  part = a[start:stop] if index is None else a[index[start:stop]]
+  part = _data.canonical(np.asarray(part))
+  if part.shape[0] < size:
+    part = np.concatenate([part, np.zeros(
+        (size - part.shape[0],) + part.shape[1:], part.dtype)])
+  return part
+
+
+def array_chunks(strategy, tree, index, num_rows, chunk_rows, extra=None):
+  """Device chunks of `chunk_rows` rows of host data `tree`, a few placed
+  ahead of their use: rows `index[:num_rows]` (or `0:num_rows` with `index`
+  None), the last chunk padded with zero rows. With `extra` (a host vector
+  of `num_rows` values, e.g. a padding mask) yields (chunk, extra chunk).
+
+  Only the chunks in flight are on the device (and, on CPU, in memory
+  besides the data itself): a dataset of any size, np.memmap included,
+  streams through them."""
+  def host_chunks():
+    for start in range(0, num_rows, chunk_rows):
+      stop = min(num_rows, start + chunk_rows)
+      chunk = jax.tree_util.tree_map(
+          lambda a: _take(a, index, start, stop, chunk_rows), tree)
+      if extra is not None:
+        chunk = (chunk, _take(extra, None, start, stop, chunk_rows))
+      yield chunk
+  return _data.prefetch(host_chunks(), strategy.put,
+                        size=CHUNKS_IN_FLIGHT - 1)
 
 
 def host_slice(x, start, batch_size):
@@ -130,11 +168,6 @@ def placed(strategy, source, prepare=None):
 
 # -- device side (inside compiled steps) ------------------------------------------------
 
-def gather(data, index):
-  """Rows `index` of every array in a device-resident dataset."""
-  return jax.tree_util.tree_map(lambda a: jnp.take(a, index, axis=0), data)
-
-
 def rows(vector, start, size):
   """This replica's part of `vector[start:start + size]`, placed like the
   batch (under data parallelism each replica gathers only its rows)."""
@@ -142,15 +175,7 @@ def rows(vector, start, size):
   return _replica.constrain(_replica.local_rows(part))
 
 
-def batch_rows(data, perm, start, size):
-  """This replica's rows of the global batch `start:start + size`.
-
-  With `perm` None the data is already in the epoch's order and the batch is
-  a contiguous slice; otherwise rows `perm[start:start + size]` are gathered.
-  On XLA:CPU a gather inside a small train step costs ~20 us more than a
-  slice, so `fit` puts each epoch's shuffled copy of the data on the device
-  once and slices it (see `epoch_order`).
-  """
-  if perm is None:
-    return jax.tree_util.tree_map(lambda a: rows(a, start, size), data)
-  return _replica.constrain(gather(data, rows(perm, start, size)))
+def batch_rows(data, start, size):
+  """This replica's rows of the global batch `start:start + size` of a
+  device chunk (a contiguous slice: the chunk is in the epoch's order)."""
+  return jax.tree_util.tree_map(lambda a: rows(a, start, size), data)

@@ -14,15 +14,30 @@ def _leaves(tree):
   return jax.tree_util.tree_leaves(tree)
 
 
+def canonical_dtype(dtype):
+  """The dtype the engine computes host data in (float64 -> float32,
+  int64 -> int32, as JAX without 64-bit mode)."""
+  dtype = np.dtype(dtype)
+  if dtype == np.float64:
+    return np.dtype(np.float32)
+  if dtype == np.int64:
+    return np.dtype(np.int32)
+  return dtype
+
+
+def canonical(a):
+  """Host array `a` in the engine's dtype (`canonical_dtype`)."""
+  dtype = canonical_dtype(a.dtype)
+  return a if a.dtype == dtype else a.astype(dtype)
+
+
 def _as_array(a):
   if isinstance(a, jax.Array):
     return a
-  a = np.asarray(a)
-  if a.dtype == np.float64:
-    a = a.astype(np.float32)
-  elif a.dtype == np.int64:
-    a = a.astype(np.int32)
-  return a
+  if isinstance(a, np.memmap):
+    # Left on disk: chunks are read (and converted) as they are sent.
+    return a
+  return canonical(np.asarray(a))
 
 
 def as_arrays(tree):
@@ -79,6 +94,7 @@ class ArrayData:
     return (self.x, self.y, self.sample_weight)
 
   def take(self, index):
+    """The rows `index` (an array, or a slice: views, nothing copied)."""
     pick = lambda t: None if t is None else jax.tree_util.tree_map(
         lambda a: a[index], t)
     return ArrayData(pick(self.x), pick(self.y), pick(self.sample_weight))
@@ -93,8 +109,8 @@ class ArrayData:
       raise ValueError(
           f"validation_split={validation_split} leaves no training or no "
           f"validation samples out of {self.num_samples}.")
-    return self.take(np.arange(n_train)), self.take(
-        np.arange(n_train, self.num_samples))
+    return self.take(slice(0, n_train)), self.take(
+        slice(n_train, self.num_samples))
 
 
 def class_weight_to_sample_weight(y, class_weight, sample_weight):

@@ -8,7 +8,6 @@ the device: the quiet loop holds it in a local and calls nothing else.
 import math
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from .. import callbacks as callbacks_lib
@@ -88,10 +87,9 @@ def fit(model, live, x, y, batch_size, epochs, verbose, callbacks,
   model.stop_training = False
   model.history = history
 
-  data_dev = None
   if train is not None:
     live.ensure(train.x, train.y)
-    data_dev = strategy.put(train.tree)
+    train.host = _batching.host_arrays(train.tree)
   live.requested_initial_epoch = None
   cbs.on_train_begin()
   # A callback may move the start (BackupAndRestore resuming a run).
@@ -102,8 +100,8 @@ def fit(model, live, x, y, batch_size, epochs, verbose, callbacks,
     cbs.on_epoch_begin(epoch)
     live.reset_metrics()
     if train is not None:
-      logs = _fit_epoch_arrays(model, live, train, data_dev, batch_size,
-                               epoch, shuffle, steps_per_epoch, cbs)
+      logs = _fit_epoch_arrays(model, live, train, batch_size, epoch,
+                               shuffle, steps_per_epoch, cbs)
     else:
       logs = _fit_epoch_iterable(model, live, source, cbs)
     if logs is None:
@@ -121,92 +119,147 @@ def fit(model, live, x, y, batch_size, epochs, verbose, callbacks,
   return history
 
 
-def _fit_epoch_arrays(model, live, train, data_dev, batch_size, epoch,
-                      shuffle, steps_per_epoch, cbs):
-  n = train.num_samples
-  perm, full, rem, padded = _batching.epoch_permutation(
-      live.strategy, live.shuffle_seed, epoch, n, batch_size, shuffle)
-  total = full + (1 if rem else 0)
-  if steps_per_epoch:
-    total = min(total, steps_per_epoch)
-    full = min(full, total)
-    rem = rem if total > full else 0
-  epoch_data, order = _batching.epoch_order(
-      live.cache.permute_fn(n), data_dev, perm, n, batch_size, shuffle, full)
-  k = live.options.steps_per_execution
+def _default_steps_in_use(model):
+  """Whether the model trains with the default step pieces, which honour
+  the padding mask of a partial batch (`_replica.sample_mask`)."""
+  from ._trainer import Trainer  # pylint: disable=g-import-not-at-top
+  cls = type(model)
+  return all(getattr(cls, name) is getattr(Trainer, name) for name in (
+      "train_step", "compute_loss", "compute_metrics", "update_metrics"))
+
+
+class _Epoch:
+  """The batches of one epoch over array data, in device chunks.
+
+  Batches `0 .. full - 1` are full; with `rem`, batch `full` holds `rem`
+  real rows. Each chunk holds `per_chunk` batches (the last chunk padded).
+  With `exact_last`, the partial batch is not in the chunks: it runs as a
+  host batch of exactly `rem` rows (a custom step might not honour the
+  padding mask), one more compiled shape per remainder, as in Keras.
+  """
+
+  def __init__(self, model, live, train, batch_size, epoch, shuffle,
+               steps_per_epoch):
+    n = train.num_samples
+    self.order = _batching.epoch_permutation(live.shuffle_seed, epoch, n,
+                                             shuffle)
+    full, rem = divmod(n, batch_size)
+    total = full + (1 if rem else 0)
+    if steps_per_epoch:
+      total = min(total, steps_per_epoch)
+      full = min(full, total)
+      rem = rem if total > full else 0
+    self.full, self.rem, self.batch_size = full, rem, batch_size
+    self.k = live.options.steps_per_execution
+    self.per_chunk = _batching.chunk_batches(train.host, batch_size, self.k)
+    self.exact_last = bool(rem) and not _default_steps_in_use(model)
+    self.train, self.strategy = train, live.strategy
+    rows = full * batch_size + (0 if self.exact_last else rem)
+    self.chunks = _batching.array_chunks(
+        live.strategy, train.host, self.order, rows,
+        self.per_chunk * batch_size)
+
+  def in_chunk(self, c):
+    """(full batches, whether the masked partial batch follows) of chunk c."""
+    first = c * self.per_chunk
+    nfull = max(0, min(self.per_chunk, self.full - first))
+    partial = (bool(self.rem) and not self.exact_last and
+               first + nfull == self.full)
+    return nfull, partial
+
+  def last_host_batch(self):
+    """The placed partial batch (exact_last): (batch, mask or None)."""
+    start = self.full * self.batch_size
+    index = (np.arange(start, start + self.rem) if self.order is None
+             else self.order[start:start + self.rem])
+    batch = jax.tree_util.tree_map(
+        lambda a: _data.canonical(np.asarray(a[index])), self.train.host)
+    return _batching.shard_batch(self.strategy, batch)
+
+
+def _fit_epoch_arrays(model, live, train, batch_size, epoch, shuffle,
+                      steps_per_epoch, cbs):
+  ep = _Epoch(model, live, train, batch_size, epoch, shuffle, steps_per_epoch)
   hooks = cbs.wants_batch_hooks("train")
-  if hooks:
-    logs = _train_with_hooks(model, live, epoch_data, order, batch_size, full,
-                             k, cbs)
+  if hooks or live.options.debug:
+    logs = _train_with_hooks(model, live, ep, cbs if hooks else None)
     if model.stop_training:
       return logs
   else:
-    logs = _train_quietly(live, epoch_data, order, batch_size, full, k)
-  if rem:
+    logs = _train_quietly(live, ep)
+  if ep.exact_last:
     if hooks:
-      cbs.on_train_batch_begin(full)
-    logs = run_train(live, live.cache.train_fn(padded, 1, real=rem), data_dev,
-                     perm, full * batch_size)
+      cbs.on_train_batch_begin(ep.full)
+    batch, mask = ep.last_host_batch()
+    fn = live.cache.train_fn(None, 1, indexed=False, real=mask is not None)
+    logs = run_train(live, fn, batch, *([] if mask is None else [mask]))
     if hooks:
-      cbs.on_train_batch_end(full, LazyLogs(logs))
+      cbs.on_train_batch_end(ep.full, LazyLogs(logs))
   return logs
 
 
-def _train_quietly(live, data, order, batch_size, full, k):
-  """The epoch's full batches when no callback watches single batches:
-  the dispatch loop holds the train state in a local, so a step costs one
-  call of the compiled function and nothing else on the host."""
+def _train_quietly(live, ep):
+  """The epoch's chunks when no callback watches single batches: the
+  dispatch loop holds the train state in a local, so a step costs one call
+  of the compiled function and nothing else on the host."""
   live.refresh()
-  cache = live.cache
-  single = cache.train_fn(batch_size, 1)
-  multi = None
-  if k > 1 and cache.scan_pays_off(batch_size, data, order):
-    multi = cache.train_fn(batch_size, k)
-  ts, logs, i = live.ts, None, 0
+  cache, b, k = live.cache, ep.batch_size, ep.k
+  single = cache.train_fn(b, 1)
+  multi = masked = None
+  ts, logs = live.ts, None
   try:
-    if live.options.debug:
-      while i < full:
-        fn, step = ((multi, k) if multi is not None and full - i >= k
-                    else (single, 1))
-        err, (new, logs) = fn(ts, data, order, i * batch_size)
-        err.throw()
-        ts, i = new, i + step
-    else:
-      if multi is not None:
-        for i in range(0, full - full % k, k):
-          ts, logs = multi(ts, data, order, i * batch_size)
-        i = full - full % k
-      for i in range(i, full):
-        ts, logs = single(ts, data, order, i * batch_size)
+    for c, chunk in enumerate(ep.chunks):
+      nfull, partial = ep.in_chunk(c)
+      j = 0
+      if k > 1 and nfull >= k:
+        if multi is None and cache.scan_pays_off(b, chunk):
+          multi = cache.train_fn(b, k)
+        if multi is not None:
+          for j in range(0, nfull - nfull % k, k):
+            ts, logs = multi(ts, chunk, j * b)
+          j = nfull - nfull % k
+      for j in range(j, nfull):
+        ts, logs = single(ts, chunk, j * b)
+      if partial:
+        masked = masked or cache.train_fn(b, 1, real=True)
+        ts, logs = masked(ts, chunk, nfull * b, ep.rem)
   finally:
     # Also after an interrupt: the donated old state is gone.
     live.advance(ts)
   return logs
 
 
-def _train_with_hooks(model, live, data, order, batch_size, full, k, cbs):
-  """The epoch's full batches, calling the batch hooks of `cbs` around
-  each execution (of `k` steps)."""
-  cache = live.cache
+def _train_with_hooks(model, live, ep, cbs):
+  """The epoch's chunks, calling the batch hooks of `cbs` (if any) around
+  each execution (of `k` steps); also the debug=True loop."""
+  cache, b, k = live.cache, ep.batch_size, ep.k
   logs, i = None, 0
-  while i < full:
-    cbs.on_train_batch_begin(i)
-    if k > 1 and full - i >= k:
-      if cache.scan_pays_off(batch_size, data, order):
-        logs = run_train(live, cache.train_fn(batch_size, k), data, order,
-                         i * batch_size)
+  for c, chunk in enumerate(ep.chunks):
+    nfull, partial = ep.in_chunk(c)
+    j = 0
+    while j < nfull + partial:
+      if cbs is not None:
+        cbs.on_train_batch_begin(i)
+      if j == nfull:  # the masked partial batch
+        logs = run_train(live, cache.train_fn(b, 1, real=True), chunk,
+                         j * b, ep.rem)
+        step = 1
+      elif k > 1 and nfull - j >= k:
+        if cache.scan_pays_off(b, chunk):
+          logs = run_train(live, cache.train_fn(b, k), chunk, j * b)
+        else:
+          single = cache.train_fn(b, 1)
+          for s in range(k):
+            logs = run_train(live, single, chunk, (j + s) * b)
+        step = k
       else:
-        single = cache.train_fn(batch_size, 1)
-        for j in range(k):
-          logs = run_train(live, single, data, order, (i + j) * batch_size)
-      i += k
-    else:
-      logs = run_train(live, cache.train_fn(batch_size, 1), data, order,
-                       i * batch_size)
-      i += 1
-    cbs.on_train_batch_end(i - 1, LazyLogs(logs))
-    if model.stop_training:
-      return logs
+        logs = run_train(live, cache.train_fn(b, 1), chunk, j * b)
+        step = 1
+      j, i = j + step, i + step
+      if cbs is not None:
+        cbs.on_train_batch_end(i - 1, LazyLogs(logs))
+      if model.stop_training:
+        return logs
   return logs
 
 
@@ -255,23 +308,44 @@ def evaluate_logs(live, data, batch_size, steps=None, cbs=None):
                    "(x_val, y_val, sample_weight), or a generator.")
 
 
+def _eval_layout(strategy, n, batch_size, steps):
+  """(row index or None, mask, padded batch size, batches) of evaluating
+  n rows: each batch padded to split over the replicas."""
+  size = strategy.pad_size(batch_size)
+  num_batches = math.ceil(n / batch_size)
+  if steps:
+    num_batches = min(num_batches, steps)
+  if size == batch_size:  # contiguous rows, the last batch cut short
+    rows = min(n, num_batches * batch_size)
+    mask = np.zeros(num_batches * size, np.float32)
+    mask[:rows] = 1.0
+    return None, mask, size, num_batches
+  index, mask, size, num_batches = _batching.eval_rows(n, batch_size, steps,
+                                                       size)
+  return index, mask, size, num_batches
+
+
 def _evaluate_arrays(live, arrays, batch_size, steps=None, cbs=None):
   strategy = live.strategy
-  index, mask, size, num_batches = _batching.eval_rows(
-      arrays.num_samples, batch_size, steps, strategy.pad_size(batch_size))
-  put = strategy.put
-  data_dev, index, mask = put(arrays.tree), put(index), put(mask)
+  host = _batching.host_arrays(arrays.tree)
+  index, mask, size, num_batches = _eval_layout(
+      strategy, arrays.num_samples, batch_size, steps)
+  per_chunk = _batching.chunk_batches(host, size)
+  chunks = _batching.array_chunks(strategy, host, index, num_batches * size,
+                                  per_chunk * size, extra=mask)
   state = live.fresh_metrics()
   fn = live.cache.eval_fn(size)
   hooks = cbs is not None and cbs.wants_batch_hooks("test")
-  logs = None
-  for b in range(num_batches):
-    if hooks:
-      cbs.on_test_batch_begin(b)
-    metrics, logs = fn(state, data_dev, index, mask, b * size)
-    state = state._replace(metrics=metrics)
-    if hooks:
-      cbs.on_test_batch_end(b, LazyLogs(logs))
+  logs, b = None, 0
+  for c, (chunk, chunk_mask) in enumerate(chunks):
+    for j in range(min(per_chunk, num_batches - c * per_chunk)):
+      if hooks:
+        cbs.on_test_batch_begin(b)
+      metrics, logs = fn(state, chunk, chunk_mask, j * size)
+      state = state._replace(metrics=metrics)
+      if hooks:
+        cbs.on_test_batch_end(b, LazyLogs(logs))
+      b += 1
   return _host_logs(live, logs)
 
 
@@ -329,12 +403,16 @@ def predict(model, live, x, batch_size, steps):
     batch_size = batch_size or 32
     if strategy.streams_host_slices:
       return _predict_streamed(live, arrays, batch_size, steps)
-    index, mask, size, num_batches = _batching.eval_rows(
-        arrays.num_samples, batch_size, steps, strategy.pad_size(batch_size))
-    data_dev, index = strategy.put(arrays.x), strategy.put(index)
+    host = _batching.host_arrays(arrays.x)
+    index, mask, size, num_batches = _eval_layout(
+        strategy, arrays.num_samples, batch_size, steps)
+    per_chunk = _batching.chunk_batches(host, size)
+    chunks = _batching.array_chunks(strategy, host, index, num_batches * size,
+                                    per_chunk * size)
     state = live.inference_state()
     fn = live.cache.predict_fn(size)
-    outs = [fn(state, data_dev, index, b * size) for b in range(num_batches)]
+    outs = [fn(state, chunk, j * size) for c, chunk in enumerate(chunks)
+            for j in range(min(per_chunk, num_batches - c * per_chunk))]
     real = mask.astype(bool)
     return jax.tree_util.tree_map(
         lambda *b: np.concatenate(b, axis=0)[real], *strategy.unshard(outs))
@@ -359,8 +437,8 @@ def _predict_streamed(live, arrays, batch_size, steps):
   """predict on one device: contiguous host slices, each sent with its
   step, so transfers overlap compute (uploading the whole input first
   cost a fixed ~20% on mid-sized inputs). The last batch is padded to the
-  batch size, so there is one compiled shape; outputs are concatenated on
-  the device and cut to exactly the input's rows."""
+  batch size, so there is one compiled shape; outputs are joined on the
+  host and cut to exactly the input's rows."""
   n = arrays.num_samples
   num_batches = math.ceil(n / batch_size)
   if steps:
@@ -370,9 +448,11 @@ def _predict_streamed(live, arrays, batch_size, steps):
   fn = live.cache.predict_streamed_fn()
   outs = [fn(state, _batching.host_slice(arrays.x, b * batch_size, batch_size))
           for b in range(num_batches)]
-  out = jax.tree_util.tree_map(
-      lambda *o: jnp.concatenate(o, axis=0)[:rows], *outs)
-  return jax.tree_util.tree_map(np.asarray, jax.device_get(out))
+  # Joined on the host: joining on the device would compile one program per
+  # number of batches (per dataset size).
+  outs = jax.device_get(outs)
+  return jax.tree_util.tree_map(
+      lambda *o: np.concatenate(o, axis=0)[:rows], *outs)
 
 
 # -- on_batch ------------------------------------------------------------------------

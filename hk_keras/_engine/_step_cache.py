@@ -10,7 +10,6 @@ steps run without `jax.jit`, op by op, so `print` and `pdb` work inside
 import jax
 
 from .._core import _context
-from . import _batching
 from . import _keras_steps
 from . import _step_wrappers
 
@@ -22,6 +21,11 @@ def _in_loss_scope(step):
     with _context.loss_scope():
       return step(*args)
   return run
+
+
+# On XLA:CPU, the matmul FLOPs of one train step above which dispatching
+# steps one by one beats scanning them (see `scan_pays_off`).
+SCAN_MAX_FLOPS = 2e7
 
 
 class StepCache:
@@ -54,9 +58,10 @@ class StepCache:
 
   # -- train ------------------------------------------------------------------
   def train_fn(self, batch_size, num_steps, indexed=True, real=None):
-    """The compiled train step. `real`: the real rows of a last batch padded
-    to `batch_size` (indexed), or True for host batches given with a padding
-    mask (not indexed)."""
+    """The compiled train step. Indexed: `fn(ts, chunk, start)`, or with
+    `real` true `fn(ts, chunk, start, real_rows)` for a last batch padded to
+    `batch_size`. Not indexed: `fn(ts, batch)`, or with `real` true
+    `fn(ts, batch, mask)` for a host batch padded to split over replicas."""
     def make():
       step = _in_loss_scope(_keras_steps.train_step(self._model))
       batch_argnums = ()
@@ -64,7 +69,7 @@ class StepCache:
         fn = (_step_wrappers.indexed_scan(step, batch_size, num_steps)
               if indexed else _step_wrappers.scan_steps(step))
       elif indexed:
-        fn = _step_wrappers.indexed(step, batch_size, real)
+        fn = _step_wrappers.indexed(step, batch_size, masked=bool(real))
       elif real:
         fn, batch_argnums = _step_wrappers.with_row_mask(step), (1, 2)
       else:
@@ -76,16 +81,21 @@ class StepCache:
       # checks leaves the model with the weights from before that step.
       return self._compile(fn, donate_state=not debug,
                            batch_argnums=batch_argnums)
-    return self._cached(("train", batch_size, num_steps, indexed, real), make)
+    return self._cached(
+        ("train", batch_size, num_steps, indexed, bool(real)), make)
 
-  def scan_pays_off(self, batch_size, data_dev, perm):
+  def scan_pays_off(self, batch_size, chunk):
     """Whether K steps in one `lax.scan` beat K dispatched steps.
 
     On XLA:CPU a scan over convolution training steps runs several times
-    slower than the same steps dispatched one by one (measured ~5x), so
-    there steps_per_execution batches the dispatch loop instead; everywhere
-    else the scan wins. Decided once per batch size from the step's jaxpr.
-    Eager steps never scan (a scan would compile its body).
+    slower than the same steps dispatched one by one (measured ~5x), and a
+    scan over a compute-bound step (the 784-512-512-10 MLP at batch 128:
+    0.89x) is slower too, while a dispatch-bound step gains from it. So
+    there steps_per_execution scans only steps without convolutions whose
+    matmuls are small (`SCAN_MAX_FLOPS`), and batches the dispatch loop
+    otherwise; everywhere else the scan wins. Decided once per batch size
+    from the step's jaxpr. Eager steps never scan (a scan would compile its
+    body).
     """
     def decide():
       if self._live.options.eager:
@@ -94,14 +104,10 @@ class StepCache:
         return True
       jaxpr = jax.make_jaxpr(_step_wrappers.indexed(
           _keras_steps.train_step(self._model), batch_size))(
-              self._live.ts, data_dev, perm, 0)
-      return not _step_wrappers.has_primitive(jaxpr, "conv_general_dilated")
+              self._live.ts, chunk, 0)
+      return (not _step_wrappers.has_primitive(jaxpr, "conv_general_dilated")
+              and _step_wrappers.matmul_flops(jaxpr) <= SCAN_MAX_FLOPS)
     return self._cached(("scan_pays_off", batch_size), decide)
-
-  def permute_fn(self, n):
-    """data, perm -> the data's rows in the order `perm[:n]` (one gather)."""
-    return self._cached(("permute", n), lambda: self._jit(
-        lambda data, perm: _batching.gather(data, perm[:n])))
 
   # -- evaluate and predict -----------------------------------------------------
   def eval_fn(self, batch_size):

@@ -1,7 +1,7 @@
 """Pure wrappers that turn a step into the form a loop calls.
 
-`step(state, batch)` becomes `run(state, data, perm, start)` (the batch is
-taken on the device), K steps in one `lax.scan`, a step under a padding
+`step(state, batch)` becomes `run(state, chunk, start)` (the batch is
+sliced from a device chunk), K steps in one `lax.scan`, a step under a padding
 mask, an eval step that returns only the metrics, or a checkified step.
 Nothing here compiles or touches the host; `_step_cache` compiles the
 results.
@@ -22,42 +22,46 @@ def scan_steps(step):
   return multi
 
 
-def indexed(step, batch_size, real=None):
-  """Wraps step(state, batch) as step(state, data, perm, start): the batch is
-  taken on the device (`_batching.batch_rows`), so no host slicing happens.
+def indexed(step, batch_size, masked=False):
+  """Wraps step(state, batch) as run(state, chunk, start): the batch is rows
+  `start:start + batch_size` of a device chunk (`_batching.batch_rows`).
 
-  With `real` < `batch_size` (a last batch padded to split over the
-  replicas; `perm` must extend past the data) only the first `real` rows
-  count: the step runs under that padding mask (`_replica.masked_rows`).
+  With `masked`, run(state, chunk, start, real): only the first `real` rows
+  (a traced count, so one program serves every remainder) count, and the
+  step runs under that padding mask (`_replica.masked_rows`): the last
+  partial batch of an epoch, padded to `batch_size`.
   """
-  def run(state, data, perm, start):
-    batch = _batching.batch_rows(data, perm, start, batch_size)
-    if real is None or real >= batch_size:
-      return step(state, batch)
+  if not masked:
+    def run(state, data, start):
+      return step(state, _batching.batch_rows(data, start, batch_size))
+    return run
+
+  def run_masked(state, data, start, real):
+    batch = _batching.batch_rows(data, start, batch_size)
     local = batch_size // _replica.count()
     rows = _replica.constrain(_replica.row_mask(local, real))
     with _replica.masked_rows(rows):
       return step(state, batch)
-  return run
+  return run_masked
 
 
 def indexed_scan(step, batch_size, num_steps):
-  """`num_steps` consecutive batches (`_batching.batch_rows`) in one scan."""
-  def run(state, data, perm, start):
+  """`num_steps` consecutive batches of a chunk in one scan:
+  run(state, chunk, start)."""
+  def run(state, data, start):
     def body(carry, j):
       return step(carry, _batching.batch_rows(
-          data, perm, start + j * batch_size, batch_size))
+          data, start + j * batch_size, batch_size))
     state, logs = jax.lax.scan(body, state, jnp.arange(num_steps))
     return state, jax.tree_util.tree_map(lambda l: l[-1], logs)
   return run
 
 
 def indexed_eval(test_step, batch_size):
-  """test_step(state, batch, mask) as run(state, data, index, mask, start):
-  rows `index[start:start + batch_size]`, real where `mask` is 1."""
-  def run(state, data, index, mask, start):
-    rows = _batching.rows(index, start, batch_size)
-    return test_step(state, _replica.constrain(_batching.gather(data, rows)),
+  """test_step(state, batch, mask) as run(state, chunk, mask, start): rows
+  `start:start + batch_size` of a chunk, real where `mask` is 1."""
+  def run(state, data, mask, start):
+    return test_step(state, _batching.batch_rows(data, start, batch_size),
                      _batching.rows(mask, start, batch_size))
   return run
 
@@ -76,11 +80,9 @@ def metrics_only(step):
 
 
 def indexed_predict(predict_step, batch_size):
-  """predict_step(state, x) as run(state, data, index, start)."""
-  def run(state, data, index, start):
-    rows = _batching.rows(index, start, batch_size)
-    return predict_step(state,
-                        _replica.constrain(_batching.gather(data, rows)))
+  """predict_step(state, x) as run(state, chunk, start)."""
+  def run(state, data, start):
+    return predict_step(state, _batching.batch_rows(data, start, batch_size))
   return run
 
 
@@ -113,3 +115,32 @@ def has_primitive(closed_jaxpr, name: str) -> bool:
             return True
     return False
   return walk(closed_jaxpr.jaxpr)
+
+
+def matmul_flops(closed_jaxpr) -> float:
+  """FLOPs of the `dot_general`s of a jaxpr (nested jaxprs included; a scan
+  body counted once)."""
+  total = 0.0
+
+  def walk(jaxpr):
+    nonlocal total
+    for eqn in jaxpr.eqns:
+      if eqn.primitive.name == "dot_general":
+        (contract, _), _ = eqn.params["dimension_numbers"]
+        lhs = eqn.invars[0].aval.shape
+        k = 1
+        for d in contract:
+          k *= lhs[d]
+        out = 1
+        for d in eqn.outvars[0].aval.shape:
+          out *= d
+        total += 2.0 * out * k
+      for param in eqn.params.values():
+        for sub in (param if isinstance(param, (list, tuple)) else [param]):
+          inner = getattr(sub, "jaxpr", None)
+          if inner is not None and hasattr(inner, "eqns"):
+            walk(inner)
+          elif hasattr(sub, "eqns"):
+            walk(sub)
+  walk(closed_jaxpr.jaxpr)
+  return total

@@ -25,6 +25,9 @@ _core_settings.register({
                                         "channels_last"),
     "safe_mode": True,
     "jit_cache_dir": None,
+    # Bytes of array data the engine may hold on a device (None: derived
+    # from the device's memory, see device_data_budget()).
+    "device_data_budget": None,
 })
 _settings = _core_settings.values()
 
@@ -167,6 +170,46 @@ def enable_jit_cache(path: Optional[str] = None) -> str:
   jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
   _settings["jit_cache_dir"] = path
   return path
+
+
+def device_data_budget() -> int:
+  """Bytes of array data that `fit`/`evaluate`/`predict` may hold on a device.
+
+  Array inputs (NumPy arrays, `np.memmap`s) stay on the host and reach the
+  device in fixed-size chunks of batches, a few in flight ahead of the
+  steps; the chunks in flight never take more than this budget. By default
+  an eighth of the device's memory (`memory_stats()["bytes_limit"]`) on
+  accelerators and 256 MiB on CPU, or what `set_device_data_budget` set.
+  hk_keras-only: Keras has no such setting.
+  """
+  value = _settings["device_data_budget"]
+  if value is not None:
+    return value
+  try:
+    stats = jax.devices()[0].memory_stats() or {}
+  except Exception:  # pylint: disable=broad-except
+    stats = {}
+  limit = stats.get("bytes_limit")
+  return int(limit) // 8 if limit else 256 << 20
+
+
+def set_device_data_budget(num_bytes: Optional[int]) -> None:
+  """Sets the device memory budget for array data in bytes (None: default).
+
+  A low budget makes the chunks of batches sent to the device smaller (at
+  least one batch, or `steps_per_execution` batches, each); data of any
+  size streams from the host. See docs/performance.md.
+
+  Raises:
+    ValueError: if `num_bytes` is not a positive int or None.
+  """
+  if num_bytes is not None and (
+      isinstance(num_bytes, bool) or not isinstance(num_bytes, int) or
+      num_bytes <= 0):
+    raise ValueError(
+        "set_device_data_budget expects a positive number of bytes or None "
+        f"(the default). Received: {num_bytes!r}")
+  _settings["device_data_budget"] = num_bytes
 
 
 def dtype_policy():
