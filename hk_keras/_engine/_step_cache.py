@@ -56,6 +56,11 @@ class StepCache:
     """The compiled train step. `real`: the real rows of a last batch padded
     to `batch_size` (indexed), or True for host batches given with a padding
     mask (not indexed)."""
+    privacy = self._live.options.privacy
+    if indexed and privacy is not None and privacy.sampling == "poisson":
+      return self._cached(("train_poisson", num_steps),
+                          lambda: self._poisson_train_fn(privacy, num_steps))
+
     def make():
       step = _in_loss_scope(self._model.train_step)
       batch_argnums = ()
@@ -76,6 +81,18 @@ class StepCache:
       return self._compile(fn, donate_state=not debug,
                            batch_argnums=batch_argnums)
     return self._cached(("train", batch_size, num_steps, indexed, real), make)
+
+  def _poisson_train_fn(self, privacy, num_steps):
+    """DP-SGD with Poisson sampling: every call samples its own batch of a
+    fixed padded shape from all the data (`privacy._poisson`), whatever
+    the loop's batch size and offset."""
+    from ..privacy import _poisson  # pylint: disable=g-import-not-at-top
+    fn = _poisson.sampled_train_fn(_in_loss_scope(self._model.train_step),
+                                   privacy.run, num_steps)
+    debug = self._live.options.debug
+    if debug:
+      fn = _step_wrappers.with_checks(fn)
+    return self._compile(fn, donate_state=not debug)
 
   def scan_pays_off(self, batch_size, data_dev, perm):
     """Whether K steps in one `lax.scan` beat K dispatched steps.
