@@ -133,7 +133,9 @@ def for_compile(privacy):
     raise TypeError(
         "compile(privacy=...) takes an hk_keras.privacy.DPSGD(...). "
         f"Received: {privacy!r} of type {type(privacy).__name__}.")
-  return DPSGD.from_config(privacy.get_config())
+  copy = DPSGD.from_config(privacy.get_config())
+  copy.resolved_noise = privacy.resolved_noise
+  return copy
 
 
 def _is_number(value) -> bool:

@@ -82,7 +82,8 @@ class PrivacyLedger:
   def from_config(cls, config) -> "PrivacyLedger":
     segments = config.get("segments", [])
     if not isinstance(segments, list) or not all(
-        isinstance(s, list) and len(s) == 3 for s in segments):
+        isinstance(s, list) and len(s) == 3 and _valid_segment(*s)
+        for s in segments):
       raise ValueError("The saved privacy ledger is malformed: expected a "
                        "list of [q, noise_multiplier, steps] segments.")
     accountant = config.get("accountant", "rdp")
@@ -90,6 +91,13 @@ class PrivacyLedger:
       raise ValueError(f"Unknown saved privacy accountant {accountant!r}.")
     return cls(segments, accountant, config.get("num_examples"),
                config.get("delta"))
+
+
+def _valid_segment(q, sigma, steps) -> bool:
+  numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                for v in (q, sigma, steps))
+  return numbers and 0 < q <= 1 and sigma >= 0 and steps >= 0 and (
+      int(steps) == steps)
 
 
 def check_delta(delta, num_examples):
