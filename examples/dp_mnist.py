@@ -7,7 +7,8 @@ The model, optimizer and DP-SGD settings of TF Privacy's Keras tutorial
 convolutions, SGD with learning rate 0.25, l2_norm_clip 1.5,
 noise_multiplier 1.3, batch size 250, one example per microbatch.
 Prints the test accuracy and the privacy spent (epsilon at delta 1e-5,
-RDP accountant). `--train-examples` trains on a prefix of the training set
+RDP accountant). `--target-epsilon 2` calibrates the noise multiplier
+for that epsilon over the run instead. `--train-examples` trains on a prefix of the training set
 (the accountant then counts that N). `--poisson` samples each batch with
 probability q = batch_size / N per example, the sampling the accountant's
 guarantee assumes.
@@ -42,6 +43,8 @@ def main():
   parser.add_argument("--learning-rate", type=float, default=0.25)
   parser.add_argument("--l2-norm-clip", type=float, default=1.5)
   parser.add_argument("--noise-multiplier", type=float, default=1.3)
+  parser.add_argument("--target-epsilon", type=float, default=None,
+                      help="calibrate the noise for this epsilon instead")
   parser.add_argument("--train-examples", type=int, default=None)
   parser.add_argument("--poisson", action="store_true")
   parser.add_argument("--seed", type=int, default=0)
@@ -63,7 +66,9 @@ def main():
       metrics=["accuracy"],
       privacy=hk_keras.privacy.DPSGD(
           l2_norm_clip=args.l2_norm_clip,
-          noise_multiplier=args.noise_multiplier, target_delta=1e-5,
+          noise_multiplier=(None if args.target_epsilon else
+                            args.noise_multiplier),
+          target_epsilon=args.target_epsilon, target_delta=1e-5,
           sampling="poisson" if args.poisson else "shuffle"))
   start = time.time()
   model.fit(x_train, y_train, batch_size=args.batch_size, epochs=args.epochs,

@@ -97,7 +97,10 @@ def train_step(model, state, data):
   divisor = _divisor(dp, num, mask)
   grads = jax.tree_util.tree_map(lambda g: g / divisor, summed)
   real = jnp.ones_like(losses) if mask is None else mask
-  loss = jnp.sum(losses * real) / jnp.maximum(jnp.sum(real), 1.0)
+  # This replica's share of the global mean loss (update_metrics averages
+  # the replicas' shares, as for the default step).
+  loss = jnp.sum(losses * real) * _replica.count() / jnp.maximum(
+      _replica.psum(jnp.sum(real)), 1.0)
   y_pred = _clipping.unsplit(y_pred)
   new_model_state = jax.tree_util.tree_map(lambda s: s[0], new_states)
   if live.options.debug:
