@@ -119,6 +119,7 @@ def test_one_step_without_noise_is_the_mean_of_clipped_gradients():
                        optimizer=hk_keras.optimizers.SGD(learning_rate=1.0))
   model.build((None, 4))
   before = jax.tree_util.tree_map(np.asarray, model.params)
+  weights = model.get_weights()
   grads = hk_keras.privacy.per_example_gradients(model, x, y)
   norms = _clipping.global_norms(grads)
   assert float(jnp.min(norms)) > clip  # clipping is active for every row
@@ -134,6 +135,22 @@ def test_one_step_without_noise_is_the_mean_of_clipped_gradients():
                   jax.tree_util.tree_leaves(want)):
     np.testing.assert_allclose(a, b, atol=1e-6)
   assert model.privacy_spent()[0] == np.inf  # no noise: no privacy
+  # num_microbatches=4: the gradient of each pair's mean loss is clipped.
+  micro = _dense_model(DPSGD(clip, 0.0, num_microbatches=4),
+                       optimizer=hk_keras.optimizers.SGD(learning_rate=1.0))
+  micro.build((None, 4))
+  micro.set_weights(weights)
+  pairs = jax.tree_util.tree_map(
+      lambda g: g.reshape((4, 2) + g.shape[1:]).mean(axis=1), grads)
+  factors = _clipping.clip_factors(_clipping.global_norms(pairs), clip)
+  want = jax.tree_util.tree_map(
+      lambda p, g: p - np.mean(
+          g * factors.reshape((-1,) + (1,) * (g.ndim - 1)), axis=0),
+      before, pairs)
+  micro.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+  for a, b in zip(jax.tree_util.tree_leaves(micro.params),
+                  jax.tree_util.tree_leaves(want)):  # same order: one Dense
+    np.testing.assert_allclose(a, b, atol=1e-6)
 
 
 def test_noise_std_is_sigma_clip_over_batch_size():

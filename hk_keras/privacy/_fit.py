@@ -104,7 +104,7 @@ def _check_microbatches(dp, n, batch_size, steps, replicas):
   m = dp.num_microbatches
   if m is None:
     return
-  if m % replicas or batch_size % m or (batch_size // m) % 1:
+  if m % replicas or batch_size % m:
     raise ValueError(
         f"num_microbatches={m} must divide batch_size={batch_size} and be a "
         f"multiple of the {replicas} device(s).")

@@ -69,7 +69,9 @@ def train_step(model, state, data):
   trainable, frozen = split_trainable(state.params, live.mask)
   scale = getattr(state, "loss_scale", None)
   rows = jax.tree_util.tree_leaves(x)[0].shape[0]
-  num = dp.num_microbatches or rows
+  # num_microbatches counts the global batch; each replica takes its share.
+  num = (dp.num_microbatches // _replica.count() if dp.num_microbatches
+         else rows)
   if rows % num:
     raise ValueError(
         f"A batch of {rows} rows does not split into num_microbatches={num} "
