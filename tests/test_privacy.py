@@ -210,7 +210,7 @@ class _StopAfter(hk_keras.callbacks.Callback):
 
 def test_resume_after_save_and_load_continues_the_count():
   x, y = _data(n=48)
-  privacy = DPSGD(1.0, target_epsilon=4.0, target_delta=1e-3)
+  privacy = DPSGD(1.0, 1.1, target_delta=1e-3)
   whole = _dense_model(privacy)
   whole.fit(x, y, batch_size=12, epochs=4, verbose=0)
   first = _dense_model(privacy)
@@ -224,7 +224,7 @@ def test_resume_after_save_and_load_continues_the_count():
   assert int(resumed._ts.step) == int(whole._ts.step) == 16
   assert resumed.privacy_spent() == whole.privacy_spent()
   assert history.history["epsilon"][-1] == whole.privacy_spent()[0]
-  assert resumed.privacy_spent()[0] <= 4.0
+  assert resumed.privacy_spent()[0] == _rdp_epsilon(0.25, 1.1, 16, 1e-3)
 
 
 def test_privacy_budget_stops_before_the_budget_is_exceeded():
@@ -255,14 +255,14 @@ def test_poisson_sampling_with_spe_frozen_layers_and_pld():
   model.build((None, 4))
   frozen = np.asarray(model.layers[0].kernel)
   trained = np.asarray(model.layers[1].kernel)
-  history = model.fit(x, y, batch_size=8, epochs=2, verbose=0)
+  history = model.fit(x, y, batch_size=8, epochs=1, verbose=0)
   steps = int(model._ts.step)
-  assert steps == 10  # ceil(40 / 8) Poisson-sampled steps per epoch
+  assert steps == 5  # ceil(40 / 8) Poisson-sampled steps per epoch
   np.testing.assert_array_equal(model.layers[0].kernel, frozen)
   assert not np.allclose(model.layers[1].kernel, trained)
   accountant = pld.PLDAccountant()
   accountant.compose(dp_accounting.PoissonSampledDpEvent(
-      0.2, dp_accounting.GaussianDpEvent(1.2)), 10)
+      0.2, dp_accounting.GaussianDpEvent(1.2)), 5)
   assert history.history["epsilon"][-1] == pytest.approx(
       accountant.get_epsilon(1e-3), rel=1e-9)
   # One compiled form per execution size, shared by every batch offset.
