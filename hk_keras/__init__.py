@@ -19,6 +19,7 @@ from . import mixed_precision
 from . import models
 from . import ops
 from . import optimizers
+from . import privacy
 from . import regularizers
 from . import random
 from . import saving
@@ -35,3 +36,4 @@ __all__ = ["Input", "Model", "Sequential", "activations", "callbacks",
            "constraints", "regularizers"]
 __all__ += ["backend", "config", "random"]
 __all__ += ["ops"]
+__all__ += ["privacy"]

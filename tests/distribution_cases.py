@@ -275,12 +275,26 @@ def case_mixed_precision():
   RESULTS["float16_loss_scales"] = scales
 
 
+def case_privacy():
+  """DP-SGD: per-example work split over the devices, one noise draw for
+  the global batch (the same key as on one device), so the runs agree."""
+  def plain():
+    hk_keras.utils.set_random_seed(0)
+    return hk_keras.Sequential([hk_keras.Input((6,)),
+                                layers.Dense(16, activation="relu"),
+                                layers.Dense(3, activation="softmax")])
+  x, y = data(38)  # a last batch of 6 rows, padded to split over 4 devices
+  for sampling in ("shuffle", "poisson"):
+    fit_both(f"privacy_{sampling}", plain, x, y, optimizer="sgd",
+             privacy=hk_keras.privacy.DPSGD(0.5, 1.1, sampling=sampling))
+
+
 GROUPS = {
     "core": [case_fit_mlp, case_evaluate_predict, case_traces, case_errors,
              case_global_setting],
     "full": [case_fit_convnet, case_steps_per_execution, case_generators,
              case_custom_train_step, case_dropout_reproducible,
-             case_mixed_precision],
+             case_mixed_precision, case_privacy],
 }
 
 if __name__ == "__main__":

@@ -130,6 +130,14 @@ def test_mixed_precision_data_parallel(full):
   assert single == parallel < 2.0 ** 15
 
 
+@pytest.mark.slow
+def test_dp_sgd_data_parallel_matches_one_device(full):
+  _, r = full
+  for sampling in ("shuffle", "poisson"):
+    assert r[f"privacy_{sampling}"]["params"] < ATOL
+    assert r[f"privacy_{sampling}"]["logs"] < ATOL
+
+
 def test_data_parallel_arguments():
   with pytest.raises(ValueError, match="backend"):
     hk_keras.distribution.DataParallel(backend="tpu")

@@ -23,7 +23,8 @@ class CompileOptions:
                loss_weights=None, weighted_metrics=None,
                steps_per_execution=1, jit_compile=True, run_eagerly=False,
                gradient_accumulation_steps=None, debug=False,
-               auto_scale_loss=True, distribution=None, **kwargs):
+               auto_scale_loss=True, distribution=None, privacy=None,
+               **kwargs):
     if kwargs:
       raise TypeError(f"compile() got unexpected arguments {sorted(kwargs)}.")
     if not isinstance(steps_per_execution, int) or isinstance(
@@ -53,6 +54,8 @@ class CompileOptions:
     # Keras: run_eagerly=True or jit_compile=False run the steps unjitted.
     self.eager = bool(run_eagerly) or jit_compile is False
     self.strategy = _strategy.get_strategy(distribution)
+    from .. import privacy as privacy_lib  # pylint: disable=g-import-not-at-top
+    self.privacy = privacy_lib._dpsgd.for_compile(privacy)  # pylint: disable=protected-access
     if self.eager and self.strategy.num_replicas > 1:
       raise ValueError(
           "run_eagerly=True / jit_compile=False run the steps on one device; "
@@ -84,6 +87,7 @@ class CompileOptions:
     options.strategy = _strategy.get_strategy()
     options.shuffle_seed = None
     options.loss_scale = None
+    options.privacy = None
     options.config = {}
     return options
 

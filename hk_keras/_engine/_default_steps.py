@@ -106,6 +106,9 @@ def default_train_step(model, state, data):
   with non-finite gradients is skipped.
   """
   live = model._live  # pylint: disable=protected-access
+  if live.options.privacy is not None:  # compile(privacy=DPSGD(...))
+    from ..privacy import _private_step  # pylint: disable=g-import-not-at-top
+    return _private_step.train_step(model, state, data)
   x, y, sample_weight = data
   check_batch(x, y)
   rng, step_rng = _step_keys(state, data)

@@ -152,9 +152,16 @@ class _Epoch:
     self.full, self.rem, self.batch_size = full, rem, batch_size
     self.k = live.options.steps_per_execution
     self.per_chunk = _batching.chunk_batches(train.host, batch_size, self.k)
+    privacy = live.options.privacy
+    if privacy is not None and privacy.sampling == "poisson":
+      # Each Poisson step samples from all the examples: one chunk holds
+      # the whole epoch (this sampling keeps the dataset on the device).
+      self.per_chunk = -(-(-(-n // batch_size)) // self.k) * self.k
     self.exact_last = bool(rem) and not _default_steps_in_use(model)
     self.train, self.strategy = train, live.strategy
     rows = full * batch_size + (0 if self.exact_last else rem)
+    if privacy is not None and privacy.sampling == "poisson":
+      rows = n
     self.chunks = _batching.array_chunks(
         live.strategy, train.host, self.order, rows,
         self.per_chunk * batch_size)

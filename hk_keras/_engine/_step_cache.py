@@ -62,6 +62,11 @@ class StepCache:
     `real` true `fn(ts, chunk, start, real_rows)` for a last batch padded to
     `batch_size`. Not indexed: `fn(ts, batch)`, or with `real` true
     `fn(ts, batch, mask)` for a host batch padded to split over replicas."""
+    privacy = self._live.options.privacy
+    if indexed and privacy is not None and privacy.sampling == "poisson":
+      return self._cached(("train_poisson", num_steps, privacy.run),
+                          lambda: self._poisson_train_fn(privacy, num_steps))
+
     def make():
       step = _in_loss_scope(_keras_steps.train_step(self._model))
       batch_argnums = ()
@@ -83,6 +88,19 @@ class StepCache:
                            batch_argnums=batch_argnums)
     return self._cached(
         ("train", batch_size, num_steps, indexed, bool(real)), make)
+
+  def _poisson_train_fn(self, privacy, num_steps):
+    """DP-SGD with Poisson sampling: every call samples its own batch of a
+    fixed padded shape from all the data (`privacy._poisson`), whatever
+    the loop's batch size and offset."""
+    from ..privacy import _poisson  # pylint: disable=g-import-not-at-top
+    fn = _poisson.sampled_train_fn(
+        _in_loss_scope(_keras_steps.train_step(self._model)),
+        privacy.run, num_steps)
+    debug = self._live.options.debug
+    if debug:
+      fn = _step_wrappers.with_checks(fn)
+    return self._compile(fn, donate_state=not debug)
 
   def scan_pays_off(self, batch_size, chunk):
     """Whether K steps in one `lax.scan` beat K dispatched steps.

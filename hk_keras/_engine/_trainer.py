@@ -88,6 +88,8 @@ class Trainer:
       distribution: an `hk_keras.distribution.DataParallel` or
         `ModelParallel` for this model;
         defaults to the global `hk_keras.distribution.set_distribution`.
+      privacy: an `hk_keras.privacy.DPSGD(...)`: `fit` then trains with
+        differentially private SGD (see docs/privacy.md).
 
     Raises:
       ValueError: on unknown loss/optimizer/metric names or bad arguments.
@@ -140,6 +142,17 @@ class Trainer:
     """The optimizer state of the trainable params (None before training)."""
     ts = self._live.ts
     return None if ts is None else ts.opt_state
+
+  def privacy_spent(self, delta=None):
+    """(epsilon, delta) spent by this model's DP-SGD training so far
+    (`compile(privacy=...)`), from its accountant. `delta` defaults to
+    the DPSGD's target_delta, else min(1e-5, 1/N).
+
+    Raises:
+      ValueError: if the model never trained with DP-SGD, or delta > 1/N.
+    """
+    from ..privacy import _ledger  # pylint: disable=g-import-not-at-top
+    return _ledger.privacy_spent(self, delta)
 
   # -- steps and their customisation points (see docs/customizing_fit.md) ------
   def train_step(self, state: TrainState, data):
@@ -213,6 +226,12 @@ class Trainer:
                           sample_weight, validation_data, steps_per_epoch,
                           validation_steps, validation_batch_size)
     self._require_compiled("fit")
+    if self._live.options.privacy is not None:
+      from ..privacy import _fit  # pylint: disable=g-import-not-at-top
+      callbacks = _fit.prepare(self, x, batch_size, epochs, callbacks,
+                               validation_split, validation_data,
+                               class_weight, sample_weight, initial_epoch,
+                               steps_per_epoch)
     if x is not None:  # leading string layers run here, on the host
       x = _host_inputs.host_inputs(self, x)
     if isinstance(validation_data, tuple) and validation_data:
@@ -248,6 +267,9 @@ class Trainer:
     """One optimizer step on one batch; metrics accumulate until
     `reset_metrics()`."""
     self._require_compiled("train_on_batch")
+    if self._live.options.privacy is not None:
+      from ..privacy import _fit  # pylint: disable=g-import-not-at-top
+      _fit.refuse_train_on_batch()
     return _loops.train_on_batch(self._live, x, y, sample_weight,
                                  class_weight, return_dict)
 

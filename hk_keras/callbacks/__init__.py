@@ -8,6 +8,7 @@ from ._lambda_callback import LambdaCallback
 from ._lr_scheduler import LearningRateScheduler
 from ._model_checkpoint import ModelCheckpoint
 from ._orbax_checkpoint import OrbaxCheckpoint
+from ._privacy_budget import PrivacyBudget
 from ._progbar import ProgbarLogger
 from ._reduce_lr import ReduceLROnPlateau
 from ._tensorboard import TensorBoard
@@ -24,6 +25,7 @@ __all__ = [
     "LearningRateScheduler",
     "ModelCheckpoint",
     "OrbaxCheckpoint",
+    "PrivacyBudget",
     "ProgbarLogger",
     "ReduceLROnPlateau",
     "TensorBoard",

@@ -95,6 +95,9 @@ def compile_config(model) -> Optional[Dict[str, Any]]:
       # False only where it mattered: a float16 policy without loss scaling.
       "auto_scale_loss": options.loss_scale is not None,
   }
+  if getattr(options, "privacy", None) is not None:
+    from ..privacy import _saving  # pylint: disable=g-import-not-at-top
+    config["privacy"] = _saving.privacy_config(options.privacy)
   if unsaved:
     warnings.warn(
         "These compile() arguments cannot be saved as config and are left out "
@@ -171,4 +174,12 @@ def compile_from_config(model, config: Dict[str, Any],
       steps_per_execution=config.get("steps_per_execution", 1),
       gradient_accumulation_steps=config.get("gradient_accumulation_steps"),
       debug=config.get("debug", False),
-      auto_scale_loss=config.get("auto_scale_loss", True))
+      auto_scale_loss=config.get("auto_scale_loss", True),
+      **_privacy_args(config, where))
+
+
+def _privacy_args(config, where):
+  if config.get("privacy") is None:
+    return {}
+  from ..privacy import _saving  # pylint: disable=g-import-not-at-top
+  return {"privacy": _saving.privacy_from_config(config["privacy"], where)}

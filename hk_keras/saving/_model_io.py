@@ -68,9 +68,12 @@ def _versions():
 def _train_config(model, train_meta):
   if not getattr(model, "compiled", False):
     return None
-  return {"shuffle_seed": int(_engine.live_state(model).shuffle_seed),
-          "step": train_meta.get("step"),
-          "has_optimizer_state": bool(train_meta)}
+  config = {"shuffle_seed": int(_engine.live_state(model).shuffle_seed),
+            "step": train_meta.get("step"),
+            "has_optimizer_state": bool(train_meta)}
+  from ..privacy import _saving  # pylint: disable=g-import-not-at-top
+  config.update(_saving.ledger_config(model))
+  return config
 
 
 # -- .keras ----------------------------------------------------------------------------
@@ -210,6 +213,8 @@ def _load_model(kfile, custom_objects, compile, safe_mode):  # pylint: disable=r
       raise _rebuild_error(where, _CONFIG, "compiling the model as saved",
                            err) from err
   train_config = config.get("train_state") or {}
+  from ..privacy import _saving  # pylint: disable=g-import-not-at-top
+  _saving.restore_ledger(model, train_config, where)
   train = _checked_load.read_train(model, kfile)
   saved = _weights.saved_train_state(train, train_config.get("shuffle_seed"),
                                      rename, where)
