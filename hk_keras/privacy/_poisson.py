@@ -17,7 +17,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._core import _replica
-from .._engine import _batching
 from ._private_step import SAMPLING_SALT
 
 TAIL = 1e-10
@@ -59,7 +58,7 @@ def sampled_step(step, run):
     local = run.max_batch // _replica.count()
     rows = _replica.constrain(_replica.local_rows(index))
     mask = _replica.constrain(_replica.row_mask(local, count))
-    batch = _replica.constrain(_batching.gather(data, rows))
+    batch = _replica.constrain(jax.tree_util.tree_map(lambda a: jnp.take(a, rows, axis=0), data))
     with _replica.masked_rows(mask):
       return step(state, batch)
   return one
