@@ -227,10 +227,10 @@ class Trainer:
   def predict(self, x, batch_size=None, verbose="auto", steps=None,
               callbacks=None):
     """Predictions as NumPy arrays, exactly one row per input row."""
-    del verbose, callbacks
+    del verbose
     _validation.check_predict(x, batch_size, steps)
     x = _host_inputs.host_inputs(self, x)
-    return _loops.predict(self, self._live, x, batch_size, steps)
+    return _loops.predict(self, self._live, x, batch_size, steps, callbacks)
 
   def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
                      return_dict=False):
