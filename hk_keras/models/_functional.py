@@ -68,6 +68,9 @@ class Functional(Model):
 
   def _unpack_inputs(self, inputs):
     if isinstance(self._inputs_struct, list):
+      if isinstance(inputs, dict) and set(inputs) == set(self.input_names):
+        # Keras 3: a list-input model also takes a dict keyed by input name.
+        return tuple(inputs[name] for name in self.input_names)
       if isinstance(inputs, (list, tuple)):
         return tuple(inputs)
       return (inputs,)
