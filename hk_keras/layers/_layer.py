@@ -491,8 +491,12 @@ class Layer(NodeAttributes):
       _adopt(self._standalone_records, params, state)
     transformed = self._standalone
     params, state = _collect(self._standalone_records)
-    out, new_state = transformed.apply(params, state, utils.next_rng_key(),
-                                       *args, **kwargs)
+    with _context.loss_scope() as scope:
+      out, new_state = transformed.apply(params, state, utils.next_rng_key(),
+                                         *args, **kwargs)
+    # This call's add_loss/activity values (Keras: `layer.losses` holds the
+    # last call's; weight penalties are added when `losses` is read).
+    self._eager_losses = list(scope.losses)
     if new_state:
       # State the call changed is kept, as a Keras variable assigned in an
       # eager call (e.g. ComputeSum's running total).
@@ -736,6 +740,9 @@ def _standalone_transform(layer):
       out = ctx.call_layer(layer, args, kwargs)
       if ctx.records:
         layer._standalone_records = list(ctx.records)
+    scope = _context.current_loss_scope()
+    if scope is not None and not hk.running_init():
+      scope.publish(ctx.losses)
     return out
   layer._standalone_records = []
   return hk.transform_with_state(fn)
