@@ -105,6 +105,8 @@ class Trainer:
         live.install_saved(previous.pending)
     self.__dict__["_live_state"] = live
     self.optimizer = options.optimizer
+    if hasattr(self.optimizer, "_attach_model"):
+      self.optimizer._attach_model(self)  # live optimizer.learning_rate
     self.compiled = True
 
   @property

@@ -7,6 +7,7 @@ import jax.numpy as jnp
 import optax
 
 from . import schedules
+from ._live_learning_rate import LiveLearningRate
 from ._transforms import keras_clip, keras_weight_decay, unscale_loss
 
 LearningRate = Union[float, Callable[[Any], Any]]
@@ -27,7 +28,7 @@ def _snake_case(name: str) -> str:
   return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
-class Optimizer:
+class Optimizer(LiveLearningRate):
   """Base class of the Keras-named optimizers; each builds an optax transform.
 
   A subclass supplies `_rule(learning_rate, **hyperparameters)`, a factory of
