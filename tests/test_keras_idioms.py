@@ -211,3 +211,54 @@ def test_assign_of_a_wrong_shape_is_a_clear_error():
       return inputs
   with pytest.raises(ValueError, match=r"shape \(3, 2\) to weight"):
     Bad()(np.ones((3, 2), np.float32))
+
+
+# -- a Keras-style metric: variables assigned by update_state ------------------
+
+def _weighted_hits(lib):
+  class WeightedHits(lib.metrics.Metric):
+    def __init__(self, **kwargs):
+      super().__init__(name="weighted_hits", **kwargs)
+      self.hits = self.add_variable(shape=(), initializer="zeros",
+                                    name="hits")
+      self.seen = self.add_weight(shape=(2,), initializer="ones",
+                                  name="seen")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+      values = lib.ops.cast(lib.ops.argmax(y_pred, axis=-1) == y_true,
+                            "float32")
+      if sample_weight is not None:
+        values = values * sample_weight
+      self.hits.assign_add(lib.ops.sum(values))
+      self.seen.assign(self.seen + lib.ops.stack([lib.ops.sum(values),
+                                                  1.0]))
+
+    def result(self):
+      return self.hits / self.seen[1]
+
+    def reset_state(self):
+      self.hits.assign(0.0)
+      self.seen.assign(lib.ops.ones((2,)))
+  return WeightedHits()
+
+
+def test_keras_style_metric_matches_keras():
+  ours, theirs = _both(_weighted_hits)
+  rng = np.random.default_rng(0)
+  for _ in range(2):
+    y_true = rng.integers(0, 3, size=(6,))
+    y_pred = rng.random((6, 3)).astype(np.float32)
+    weight = rng.random((6,)).astype(np.float32)
+    ours.update_state(y_true, y_pred, sample_weight=weight)
+    theirs.update_state(y_true, y_pred, sample_weight=weight)
+    np.testing.assert_allclose(float(ours.result()), float(theirs.result()),
+                               rtol=1e-6)
+  # The variables' values are the pure state.
+  np.testing.assert_allclose(ours.state["seen"], theirs.seen.numpy(),
+                             rtol=1e-6)
+  ours.reset_state()
+  theirs.reset_state()
+  assert float(ours.result()) == float(theirs.result()) == 0.0
+  pure = ours.as_pure()
+  state = pure.update(pure.init(), np.array([0]), np.eye(3)[:1])
+  assert float(pure.result(state)) == 0.5

@@ -3,7 +3,7 @@
 In the guide's order, on the shipped 8x8 digits instead of MNIST: compile /
 fit with validation data / the History / evaluate / predict; string
 shortcuts in compile; a custom loss function and a `Loss` subclass; a
-custom `Metric` subclass (Keras-style variables: strict xfail, see below);
+custom `Metric` subclass with Keras-style variables;
 losses added by a layer (`add_loss`) with a model compiled without a loss;
 validation_split; a `PyDataset` (the guide's tf.data sections use
 PyDataset on the JAX backend); class_weight and sample_weight;
@@ -95,31 +95,49 @@ def test_custom_losses(digits):
                      verbose=0), expected, rtol=1e-5)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Keras-style Metric subclasses (add_variable in __init__, update_state "
-    "assigning variables, result() without a state) are not supported: "
-    "hk_keras metrics are pure init/update/result(state) (docs/"
-    "differences_from_keras.md)"))
-def test_custom_metric_with_variables():
-  class CategoricalTruePositives(keras.metrics.Metric):
-    def __init__(self, name="categorical_true_positives", **kwargs):
-      super().__init__(name=name, **kwargs)
-      self.true_positives = self.add_variable(shape=(), name="ctp",
-                                              initializer="zeros")
+class CategoricalTruePositives(keras.metrics.Metric):
+  def __init__(self, name="categorical_true_positives", **kwargs):
+    super().__init__(name=name, **kwargs)
+    self.true_positives = self.add_variable(shape=(), name="ctp",
+                                            initializer="zeros")
 
-    def update_state(self, y_true, y_pred, sample_weight=None):
-      y_pred = ops.reshape(ops.argmax(y_pred, axis=1), (-1, 1))
-      values = ops.cast(ops.cast(y_true, "int32") == ops.cast(y_pred,
-                                                              "int32"),
-                        "float32")
-      self.true_positives.assign_add(ops.sum(values))
+  def update_state(self, y_true, y_pred, sample_weight=None):
+    y_pred = ops.reshape(ops.argmax(y_pred, axis=1), (-1, 1))
+    values = ops.cast(y_true, "int32") == ops.cast(y_pred, "int32")
+    values = ops.cast(values, "float32")
+    if sample_weight is not None:
+      sample_weight = ops.cast(sample_weight, "float32")
+      values = ops.multiply(values, sample_weight)
+    self.true_positives.assign_add(ops.sum(values))
 
-    def result(self):
-      return self.true_positives
+  def result(self):
+    return self.true_positives
 
+  def reset_state(self):
+    self.true_positives.assign(0.0)
+
+
+def test_custom_metric_with_variables(digits):
   metric = CategoricalTruePositives()
   metric.update_state(np.array([[1], [2]]), np.eye(3)[[1, 0]])
   assert float(metric.result()) == 1.0
+  metric.update_state(np.array([[1], [2]]), np.eye(3)[[1, 2]])
+  assert float(metric.result()) == 3.0
+  metric.reset_state()
+  assert float(metric.result()) == 0.0
+  x_train, y_train, _, _ = digits
+  model = get_uncompiled_model()
+  model.compile(optimizer=keras.optimizers.RMSprop(learning_rate=1e-3),
+                loss=keras.losses.SparseCategoricalCrossentropy(),
+                metrics=[CategoricalTruePositives()])
+  history = model.fit(x_train, y_train[:, None], batch_size=64, epochs=2,
+                      verbose=0)
+  assert 0 <= history.history["categorical_true_positives"][-1] <= 512
+  # On one batch the metric counts exactly the correct predictions.
+  logs = model.test_on_batch(x_train[:64], y_train[:64, None],
+                             return_dict=True)
+  pred = model.predict(x_train[:64], verbose=0).argmax(axis=1)
+  assert logs["categorical_true_positives"] == np.sum(pred == y_train[:64])
 
 
 class LogisticEndpoint(keras.layers.Layer):
