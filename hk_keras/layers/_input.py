@@ -183,8 +183,10 @@ def Input(shape=None, dtype="float32", name=None, batch_size=None,  # pylint: di
     batch_size, shape = (batch_shape[0] if batch_shape else None,
                          batch_shape[1:])
   if shape is None:
-    raise ValueError("Input needs a shape: pass shape=(784,) (without the "
-                     "batch axis) or batch_shape=(None, 784).")
+    raise ValueError(
+        "Input shape must be a tuple of dimensions without the batch axis, "
+        "e.g. shape=(784,) (or the full batch_shape=(None, 784)). Received: "
+        "shape=None")
   if isinstance(shape, int):
     shape = (shape,)
   try:
