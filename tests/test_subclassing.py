@@ -138,9 +138,15 @@ def test_custom_layer_summary_splits_trainable_and_not():
   assert " Non-trainable params: 4 " in text
 
 
-def test_add_weight_outside_a_trace_is_a_clear_error():
+def test_add_weight_outside_a_trace_needs_a_known_shape():
+  # Keras 3 creates an __init__ weight at once, so its shape must be known
+  # (issue 19: a known shape is created when the model is initialised).
+  weight = layers.Layer().add_weight(shape=(2,))
+  assert weight.shape == (2,)
+  with pytest.raises(ValueError, match="not fully known"):
+    layers.Layer().add_weight(shape=(None, 2))
   with pytest.raises(RuntimeError, match="outside of a model trace"):
-    layers.Layer().add_weight(shape=(2,))
+    hk_keras.Sequential([]).add_weight(shape=(2,))
 
 
 def test_assign_rejects_trainable_weights():

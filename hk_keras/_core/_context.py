@@ -59,6 +59,10 @@ class TraceContext:
     self.weight_losses: List[Any] = []
     self.foreign_depth = 0
     self.module_owners = {}
+    # Weight views (layers/_weight_view.py): whether any exists in this
+    # trace, and the layers whose build is running now.
+    self.views_made = False
+    self.building = set()
 
   @contextlib.contextmanager
   def foreign_code(self):
@@ -102,11 +106,7 @@ class TraceContext:
       if getattr(layer, "_is_container", False):
         out = layer._call_in_trace(*args, **kwargs)
       else:
-        module = self.modules.get(id(layer))
-        if module is None:
-          module = _LayerModule(layer, self._module_name(layer))
-          self.modules[id(layer)] = module
-        out = module(args, kwargs)
+        out = self._module_of(layer)(args, kwargs)
     finally:
       self.layer_stack.pop()
     _masking.set_output_masks(layer, args, out, previous_mask)
@@ -114,6 +114,38 @@ class TraceContext:
       self.output_shapes[id(layer)] = jax.tree_util.tree_map(
           lambda a: tuple(a.shape), out)
     return out
+
+  def routes_build(self, layer) -> bool:
+    """Whether `layer.build(...)` called now is a user layer's code building
+    a sublayer directly (Keras's `self.conv.build(input_shape)`)."""
+    from ..layers._weight_view import is_user_layer  # pylint: disable=g-import-not-at-top
+    if id(layer) in self.building or getattr(layer, "_is_container", False):
+      return False
+    caller = self.layer_stack[-1] if self.layer_stack else None
+    return caller is not None and caller is not layer and is_user_layer(caller)
+
+  def build_layer(self, layer, input_shape):
+    """Builds `layer` in its own module now, as its first call would."""
+    if id(layer) in self.built:
+      return
+    if id(layer) not in {id(l) for l in self.traced_layers}:
+      self.traced_layers.append(layer)
+    self.layer_stack.append(layer)
+    try:
+      self._module_of(layer).build_once(tuple(input_shape))
+    finally:
+      self.layer_stack.pop()
+
+  def set_layer_state(self, layer, name, value):
+    """`hk.set_state(name, value)` in `layer`'s module."""
+    self._module_of(layer).set_weight_state(name, value)
+
+  def _module_of(self, layer):
+    module = self.modules.get(id(layer))
+    if module is None:
+      module = _LayerModule(layer, self._module_name(layer))
+      self.modules[id(layer)] = module
+    return module
 
   def _module_name(self, layer):
     """The full Haiku name of `layer`'s module: the scope, then its name."""
@@ -145,18 +177,44 @@ class _LayerModule(hk.Module):
     self._layer = layer
 
   def __call__(self, args, kwargs):
+    from ..layers import _weight_exposure  # pylint: disable=g-import-not-at-top
+    from ..layers import _weight_view  # pylint: disable=g-import-not-at-top
     ctx = current()
     layer = self._layer
+    if ctx.views_made:
+      args, kwargs = _weight_view.unwrap_tree((args, kwargs))
     if id(layer) not in ctx.built:
-      ctx.built.add(id(layer))
       first = args[0] if args else next(iter(kwargs.values()))
-      input_shape = jax.tree_util.tree_map(lambda a: tuple(a.shape), first)
-      ctx.input_shapes.setdefault(id(layer), input_shape)
-      layer._build_in_trace(input_shape)
-    out = layer._call_with_autocast(args, kwargs)
+      self.build_once(jax.tree_util.tree_map(lambda a: tuple(a.shape), first))
+    changes = _weight_exposure.enter(ctx, layer)
+    try:
+      out = layer._call_with_autocast(args, kwargs)
+    finally:
+      _weight_exposure.leave(changes)
+    if ctx.views_made:
+      out = _weight_view.unwrap_tree(out)
     if layer.__dict__.get("activity_regularizer") is not None:
       _activity_losses(ctx, layer, out)
     return out
+
+  def build_once(self, input_shape):
+    """Builds the layer in this module's scope (once per trace)."""
+    from ..layers import _weight_exposure  # pylint: disable=g-import-not-at-top
+    ctx = current()
+    layer = self._layer
+    ctx.built.add(id(layer))
+    ctx.input_shapes.setdefault(id(layer), input_shape)
+    ctx.building.add(id(layer))
+    changes = _weight_exposure.enter(ctx, layer)
+    try:
+      layer._build_in_trace(input_shape)
+    finally:
+      _weight_exposure.leave(changes)
+      ctx.building.discard(id(layer))
+
+  def set_weight_state(self, name, value):
+    """`hk.set_state` in this module's scope (a view's assign)."""
+    hk.set_state(name, value)
 
 
 def _activity_losses(ctx, layer, out):

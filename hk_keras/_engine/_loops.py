@@ -92,6 +92,7 @@ def fit(model, live, x, y, batch_size, epochs, verbose, callbacks,
     train.host = _batching.host_arrays(train.tree)
   live.requested_initial_epoch = None
   cbs.on_train_begin()
+  epoch_logs = {}
   # A callback may move the start (BackupAndRestore resuming a run).
   initial_epoch = live.take_initial_epoch(initial_epoch)
   if train is not None and live.ts is None:
@@ -115,7 +116,7 @@ def fit(model, live, x, y, batch_size, epochs, verbose, callbacks,
     cbs.on_epoch_end(epoch, epoch_logs)
     if model.stop_training:
       break
-  cbs.on_train_end()
+  cbs.on_train_end(epoch_logs)  # Keras 3: the last epoch's logs
   return history
 
 
@@ -401,15 +402,44 @@ def _build_for(model, x):
         jax.tree_util.tree_map(lambda a: a[:1], x)))
 
 
-def predict(model, live, x, batch_size, steps):
+def predict(model, live, x, batch_size, steps, callbacks=None):
   """`Model.predict` (see its docstring)."""
+  cbs = callbacks_lib.CallbackList(list(callbacks or []), model,
+                                   {"steps": steps, "verbose": 0})
+  cbs.on_predict_begin()
+  out = _predict(model, live, x, batch_size, steps, _PredictHooks(cbs))
+  cbs.on_predict_end()
+  return out
+
+
+class _PredictHooks:
+  """Calls the on_predict_batch_* hooks around each batch, when a callback
+  listens: the end hook gets `{"outputs": the batch's outputs}` (its real
+  rows), as in Keras 3."""
+
+  def __init__(self, cbs):
+    self.cbs = cbs
+    self.active = cbs.wants_batch_hooks("predict")
+
+  def run(self, b, fn, rows=None):
+    if not self.active:
+      return fn()
+    self.cbs.on_predict_batch_begin(b)
+    out = fn()
+    batch = out if rows is None else jax.tree_util.tree_map(
+        lambda a: a[:rows], out)
+    self.cbs.on_predict_batch_end(b, {"outputs": batch})
+    return out
+
+
+def _predict(model, live, x, batch_size, steps, hooks):
   strategy = live.strategy
   if _data.is_array_data(x):
     arrays = _data.ArrayData(x)
     _build_for(model, arrays.x)
     batch_size = batch_size or 32
     if strategy.streams_host_slices:
-      return _predict_streamed(live, arrays, batch_size, steps)
+      return _predict_streamed(live, arrays, batch_size, steps, hooks)
     host = _batching.host_arrays(arrays.x)
     index, mask, size, num_batches = _eval_layout(
         strategy, arrays.num_samples, batch_size, steps)
@@ -418,7 +448,9 @@ def predict(model, live, x, batch_size, steps):
                                     per_chunk * size)
     state = live.inference_state()
     fn = live.cache.predict_fn(size)
-    outs = [fn(state, chunk, j * size) for c, chunk in enumerate(chunks)
+    outs = [hooks.run(c * per_chunk + j,
+                      lambda chunk=chunk, j=j: fn(state, chunk, j * size))
+            for c, chunk in enumerate(chunks)
             for j in range(min(per_chunk, num_batches - c * per_chunk))]
     real = mask.astype(bool)
     return jax.tree_util.tree_map(
@@ -431,8 +463,8 @@ def predict(model, live, x, batch_size, steps):
     if state is None:
       state = live.inference_state()
     fn = live.cache.host_batch_fn("predict", mask is not None)
-    out = strategy.unshard(
-        fn(state, batch[0]) if mask is None else fn(state, batch[0], mask))
+    out = hooks.run(len(outs), lambda: strategy.unshard(
+        fn(state, batch[0]) if mask is None else fn(state, batch[0], mask)))
     if mask is not None:
       real = strategy.unshard(mask).astype(bool)
       out = jax.tree_util.tree_map(lambda a: a[real], out)
@@ -440,7 +472,7 @@ def predict(model, live, x, batch_size, steps):
   return jax.tree_util.tree_map(lambda *b: np.concatenate(b, axis=0), *outs)
 
 
-def _predict_streamed(live, arrays, batch_size, steps):
+def _predict_streamed(live, arrays, batch_size, steps, hooks):
   """predict on one device: contiguous host slices, each sent with its
   step, so transfers overlap compute (uploading the whole input first
   cost a fixed ~20% on mid-sized inputs). The last batch is padded to the
@@ -453,7 +485,9 @@ def _predict_streamed(live, arrays, batch_size, steps):
   rows = min(n, num_batches * batch_size)
   state = live.inference_state()
   fn = live.cache.predict_streamed_fn()
-  outs = [fn(state, _batching.host_slice(arrays.x, b * batch_size, batch_size))
+  outs = [hooks.run(b, lambda b=b: fn(
+      state, _batching.host_slice(arrays.x, b * batch_size, batch_size)),
+                    rows=min(batch_size, n - b * batch_size))
           for b in range(num_batches)]
   # Joined on the host: joining on the device would compile one program per
   # number of batches (per dataset size).

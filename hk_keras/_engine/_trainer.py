@@ -109,6 +109,8 @@ class Trainer:
         live.install_saved(previous.pending)
     self.__dict__["_live_state"] = live
     self.optimizer = options.optimizer
+    if hasattr(self.optimizer, "_attach_model"):
+      self.optimizer._attach_model(self)  # live optimizer.learning_rate
     self.compiled = True
 
   @property
@@ -257,10 +259,10 @@ class Trainer:
   def predict(self, x, batch_size=None, verbose="auto", steps=None,
               callbacks=None):
     """Predictions as NumPy arrays, exactly one row per input row."""
-    del verbose, callbacks
+    del verbose
     _validation.check_predict(x, batch_size, steps)
     x = _host_inputs.host_inputs(self, x)
-    return _loops.predict(self, self._live, x, batch_size, steps)
+    return _loops.predict(self, self._live, x, batch_size, steps, callbacks)
 
   def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
                      return_dict=False):

@@ -66,6 +66,13 @@ class CallbackList:
                for h in _BATCH_HOOKS)
 
   def _call(self, hook, *args):
+    # Keras 3 passes a dict to every hook, empty where it has no values
+    # (on_train_begin, on_*_batch_begin, ...); one dict shared by the list.
+    indexed = "epoch" in hook or "batch" in hook
+    if len(args) == (1 if indexed else 0):
+      args = args + ({},)
+    elif args[-1] is None:
+      args = args[:-1] + ({},)
     for c in self.callbacks:
       getattr(c, hook)(*args)
 

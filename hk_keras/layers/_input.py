@@ -156,7 +156,8 @@ class InputLayer(Layer):
                name=config["name"], batch_size=batch_shape[0])
 
 
-def Input(shape, dtype="float32", name=None, batch_size=None) -> KerasTensor:  # pylint: disable=invalid-name
+def Input(shape=None, dtype="float32", name=None, batch_size=None,  # pylint: disable=invalid-name
+          batch_shape=None) -> KerasTensor:
   """Starts a Functional model: a symbolic input of the given shape.
 
   Args:
@@ -165,6 +166,8 @@ def Input(shape, dtype="float32", name=None, batch_size=None) -> KerasTensor:  #
     dtype: the input dtype.
     name: optional name (defaults to `input_layer`, `input_layer_1`, ...).
     batch_size: optional fixed batch size.
+    batch_shape: instead of `shape` and `batch_size`, the full shape with
+      the batch axis first, e.g. `(32, 784)` (Keras 3).
 
   Returns:
     A `KerasTensor` with `.shape` `(batch_size, *shape)` and `.dtype`.
@@ -176,6 +179,19 @@ def Input(shape, dtype="float32", name=None, batch_size=None) -> KerasTensor:  #
   >>> x.shape
   (None, 4)
   """
+  if batch_shape is not None:
+    if shape is not None:
+      raise ValueError(
+          "Input takes shape= or batch_shape=, not both. Received: "
+          f"shape={shape!r}, batch_shape={batch_shape!r}")
+    batch_shape = tuple(batch_shape)
+    batch_size, shape = (batch_shape[0] if batch_shape else None,
+                         batch_shape[1:])
+  if shape is None:
+    raise ValueError(
+        "Input shape must be a tuple of dimensions without the batch axis, "
+        "e.g. shape=(784,) (or the full batch_shape=(None, 784)). Received: "
+        "shape=None")
   if isinstance(shape, int):
     shape = (shape,)
   try:

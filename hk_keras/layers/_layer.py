@@ -12,14 +12,16 @@ from .. import utils
 from .._core import _context
 from .._core import _naming
 from ..mixed_precision import _policy
+from . import _init_weights
 from ._node_attributes import NodeAttributes, explain_missing
+from ._weight_view import WeightView, is_user_layer
 
 _ADD_WEIGHT_OUTSIDE_TRACE = (
-    "add_weight() was called outside of a model trace. In hk_keras, weights are "
-    "Haiku parameters and state: they are created while the model is "
-    "initialised. Call add_weight() from your layer's build(input_shape) (or "
-    "call()), and let the model build the layer (model.build, the first call "
-    "on data, fit or model.init).")
+    "add_weight() was called on model {name!r} outside of a model trace. In "
+    "hk_keras, weights are Haiku parameters and state: they are created while "
+    "the model is initialised, and a model's own weights come from its "
+    "layers. Put the weight in a layer (created in its __init__ with a known "
+    "shape, or in its build(input_shape)).")
 
 
 class Layer(NodeAttributes):
@@ -138,7 +140,14 @@ class Layer(NodeAttributes):
   def layers(self) -> List["Layer"]:
     return list(self._tracked_layers)
 
+  def __init_subclass__(cls, **kwargs):
+    super().__init_subclass__(**kwargs)
+    if "build" in cls.__dict__:
+      cls.build = _routed_build(cls.__dict__["build"])
+
   def __setattr__(self, name, value):
+    if isinstance(value, _init_weights.UnbuiltWeight):
+      _init_weights.noticed_attribute(self, name, value)
     tracked = self.__dict__.get("_tracked_layers")
     if tracked is not None and not name.startswith("_"):
       candidates = value if isinstance(value, (list, tuple)) else [value]
@@ -194,11 +203,20 @@ class Layer(NodeAttributes):
         layers do).
 
     Returns:
-      The weight's current value (a jax array) for this trace.
+      Inside a trace, the weight's current value (a jax array). Outside
+      (e.g. in `__init__`, shape fully known): an `UnbuiltWeight`; the
+      weight is created when the model is initialised, and the attribute
+      holding it then reads as the weight (see `_init_weights`).
 
     Raises:
-      RuntimeError: when called outside a model trace.
+      ValueError: outside a trace with a shape that is not fully known.
     """
+    if _context.current() is None:
+      if self._is_container:
+        raise RuntimeError(_ADD_WEIGHT_OUTSIDE_TRACE.format(name=self.name))
+      return _init_weights.declare(self, dict(
+          kwargs, shape=shape, initializer=initializer, dtype=dtype,
+          trainable=trainable, name=name))
     from .. import constraints as constraints_lib
     from .. import initializers
     from .. import regularizers as regularizers_lib
@@ -207,8 +225,6 @@ class Layer(NodeAttributes):
     autocast = kwargs.pop("autocast", True)
     if kwargs:
       raise TypeError(f"add_weight got unexpected arguments {sorted(kwargs)}.")
-    if _context.current() is None:
-      raise RuntimeError(_ADD_WEIGHT_OUTSIDE_TRACE)
     shape = () if shape is None else tuple(int(d) for d in shape)
     dtype = jnp.dtype(dtype or self._dtype)
     if name is None:
@@ -253,6 +269,9 @@ class Layer(NodeAttributes):
         its name).
       value: the new value, same shape.
     """
+    if isinstance(variable, WeightView):
+      variable.assign(value)
+      return
     if isinstance(variable, str):
       name = variable
     else:
@@ -430,6 +449,7 @@ class Layer(NodeAttributes):
     return self._eager_call(args, kwargs)
 
   def _build_in_trace(self, input_shape):
+    _init_weights.create_in_trace(self)
     self.build(input_shape)
     self.built = True
 
@@ -471,8 +491,21 @@ class Layer(NodeAttributes):
       _adopt(self._standalone_records, params, state)
     transformed = self._standalone
     params, state = _collect(self._standalone_records)
-    out, _ = transformed.apply(params, state, utils.next_rng_key(), *args,
-                               **kwargs)
+    with _context.loss_scope() as scope:
+      out, new_state = transformed.apply(params, state, utils.next_rng_key(),
+                                         *args, **kwargs)
+    # This call's add_loss/activity values (Keras: `layer.losses` holds the
+    # last call's; weight penalties are added when `losses` is read).
+    self._eager_losses = list(scope.losses)
+    if new_state:
+      # State the call changed is kept, as a Keras variable assigned in an
+      # eager call (e.g. ComputeSum's running total).
+      records = [r for r in self._standalone_records if r.kind == "state"]
+      owners = {id(r.owner): r.owner for r in records}.values()
+      owners_written(owners)
+      for r in records:
+        r.owner._variables["state"][r.module][r.name] = (
+            new_state[r.module][r.name])
     return out
 
   # -- weights ----------------------------------------------------------------
@@ -684,12 +717,32 @@ def set_records(owner_name, records, weights):
     r.owner._variables[r.kind][r.module][r.name] = jnp.asarray(w, r.dtype)
 
 
+def _routed_build(build):
+  """Wraps a layer class's `build`: called directly from a user layer's code
+  inside a trace (Keras: `self.conv.build(input_shape)` in an outer layer's
+  `build`), it builds the layer in its own Haiku module, once per trace, as
+  its first call would; everywhere else it is the plain method."""
+  import functools  # pylint: disable=g-import-not-at-top
+
+  @functools.wraps(build)
+  def routed(self, input_shape):
+    ctx = _context.current()
+    if ctx is not None and ctx.routes_build(self):
+      ctx.build_layer(self, input_shape)
+      return None
+    return build(self, input_shape)
+  return routed
+
+
 def _standalone_transform(layer):
   def fn(*args, **kwargs):
     with _context.trace_context() as ctx:
       out = ctx.call_layer(layer, args, kwargs)
       if ctx.records:
         layer._standalone_records = list(ctx.records)
+    scope = _context.current_loss_scope()
+    if scope is not None and not hk.running_init():
+      scope.publish(ctx.losses)
     return out
   layer._standalone_records = []
   return hk.transform_with_state(fn)

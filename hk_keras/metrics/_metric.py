@@ -94,6 +94,10 @@ class Metric(StatelessMetric):
 
   def __init_subclass__(cls, **kwargs):
     super().__init_subclass__(**kwargs)
+    from . import _keras_style  # pylint: disable=g-import-not-at-top
+    if _keras_style.is_keras_style(cls, Metric):
+      _keras_style.adapt(cls, Metric)  # variables + update_state (Keras)
+      return
     result = cls.__dict__.get("result")
     if result is not None and not getattr(result, "_hk_keras_wrapped", False):
       cls.result = _result_defaults_to_held_state(result)
@@ -126,6 +130,21 @@ class Metric(StatelessMetric):
   def as_pure(self) -> PureMetric:
     """Returns the four pure functions as a `PureMetric` NamedTuple."""
     return PureMetric(self.init, self.update, self.result, self.merge)
+
+  # --- Keras-style variables (see _keras_style.py). ------------------------
+
+  def add_variable(self, shape=(), initializer="zeros", dtype=None,
+                   aggregation="sum", name=None):
+    """A Keras-style metric variable, created in `__init__`; its values are
+    this metric's state (see `_keras_style`)."""
+    from . import _keras_style  # pylint: disable=g-import-not-at-top
+    return _keras_style.add_variable(self, shape, initializer, dtype,
+                                     aggregation, name)
+
+  def add_weight(self, shape=(), initializer="zeros", dtype=None,
+                 aggregation="sum", name=None):
+    """The older name of `add_variable`."""
+    return self.add_variable(shape, initializer, dtype, aggregation, name)
 
   # --- The stateful Keras facade. ------------------------------------------
 

@@ -16,7 +16,12 @@ class Functional(Model):
   """
 
   def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):
-    super().__init__(name=name or _naming.unique_name("functional"),
+    if name is None:  # a subclass built this way is named after it (Keras)
+      subclass = getattr(type(self), "_functional_subclass_of", None)
+      name = _naming.unique_name(
+          "functional" if subclass is None else
+          _naming.to_snake_case(subclass.__name__))
+    super().__init__(name=name,
                      trainable=trainable, **kwargs)
     self._inputs_struct = _normalize(inputs)
     self._outputs_struct = _normalize(outputs)
@@ -63,6 +68,9 @@ class Functional(Model):
 
   def _unpack_inputs(self, inputs):
     if isinstance(self._inputs_struct, list):
+      if isinstance(inputs, dict) and set(inputs) == set(self.input_names):
+        # Keras 3: a list-input model also takes a dict keyed by input name.
+        return tuple(inputs[name] for name in self.input_names)
       if isinstance(inputs, (list, tuple)):
         return tuple(inputs)
       return (inputs,)

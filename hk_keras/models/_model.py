@@ -16,6 +16,7 @@ from ..layers._layer import Layer
 from ..saving import _load_guard
 from ._attributes import ModelAttributes
 from ._export import ExportMixin
+from . import _functional_subclass
 from ._model_io import ModelIO
 from ._stateless import StatelessModel
 
@@ -58,8 +59,19 @@ class Model(ModelAttributes, StatelessModel, ExportMixin, ModelIO, Trainer,
       return super().__new__(Functional)
     return super().__new__(cls)
 
-  def __init__(self, *, name: Optional[str] = None, trainable: bool = True,
+  def __init__(self, *args, name: Optional[str] = None, trainable: bool = True,
                dtype: Any = None, **kwargs):
+    if _functional_subclass.functional_init_arguments(args, kwargs):
+      # `CustomModel(inputs, outputs)` or `super().__init__(inputs=...,
+      # outputs=...)` in a subclass: a Functional model with its methods.
+      _functional_subclass.init_as_functional(
+          self, args, dict(kwargs, name=name, trainable=trainable, dtype=dtype))
+      return
+    if args:
+      raise TypeError(
+          f"{type(self).__name__}.__init__ takes keyword arguments only "
+          f"(name=, trainable=, dtype=), or the Functional form (inputs, "
+          f"outputs); received {len(args)} positional argument(s).")
     if name is None:
       name = _naming.unique_name(_naming.to_snake_case(type(self).__name__))
     super().__init__(name=name, trainable=trainable, dtype=dtype, **kwargs)

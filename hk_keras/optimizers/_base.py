@@ -7,6 +7,7 @@ import jax.numpy as jnp
 import optax
 
 from . import schedules
+from ._live_learning_rate import LiveLearningRate
 from ._stateless import StatelessOptimizer
 from ._transforms import keras_clip, keras_weight_decay, unscale_loss
 
@@ -28,7 +29,7 @@ def _snake_case(name: str) -> str:
   return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
-class Optimizer(StatelessOptimizer):
+class Optimizer(StatelessOptimizer, LiveLearningRate):
   """Base class of the Keras-named optimizers; each builds an optax transform.
 
   A subclass supplies `_rule(learning_rate, **hyperparameters)`, a factory of

@@ -155,7 +155,11 @@ def functional_from_config(cls, config):
           f"Cannot rebuild model {config.get('name')!r}: the calls of layers "
           f"{stuck} depend on tensors no layer produces. The saved config is "
           "corrupt or was edited by hand.")
-  target = cls if issubclass(cls, Functional) else Functional
+  from ..models._model import Model  # pylint: disable=g-import-not-at-top
+  # A Model subclass without its own __init__ (e.g. one that only overrides
+  # train_step) comes back as itself, built the Functional way.
+  target = cls if issubclass(cls, Functional) or (
+      issubclass(cls, Model) and cls.__init__ is Model.__init__) else Functional
   return target(decode(config["input_layers"]),
                 decode(config["output_layers"]), name=config.get("name"),
                 trainable=config.get("trainable", True),

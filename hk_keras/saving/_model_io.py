@@ -29,6 +29,7 @@ from . import _compile_io
 from .. import _engine
 from . import _load_guard
 from . import _serialization
+from .._core import _registry
 from . import _weights
 from ._archive import SavingError
 
@@ -106,7 +107,7 @@ def save_model(model, filepath, overwrite: bool = True) -> None:
       "format": FORMAT,
       "format_version": FORMAT_VERSION,
       "model": model_config,
-      "compile_config": _compile_io.compile_config(model),
+      "compile_config": _custom_compile_config(model),
       "train_state": _train_config(model, train_meta),
   }
   members = {_CONFIG: json.dumps(config, indent=1).encode(),
@@ -205,8 +206,14 @@ def _load_model(kfile, custom_objects, compile, safe_mode):  # pylint: disable=r
   compile_config = config.get("compile_config")
   if compile and compile_config is not None:
     try:
-      _compile_io.compile_from_config(model, compile_config, custom_objects,
-                                      where)
+      if _overrides(model, "compile_from_config"):
+        # Keras 3: a model's own compile_from_config receives what its
+        # get_compile_config returned, serialized.
+        with _registry.custom_object_scope(custom_objects or {}):
+          model.compile_from_config(compile_config)
+      else:
+        _compile_io.compile_from_config(model, compile_config,
+                                        custom_objects, where)
     except SavingError:
       raise
     except _REBUILD_ERRORS as err:
@@ -328,3 +335,26 @@ def load_weights(model, filepath, max_bytes: Optional[int] = None) -> None:
                                      rename, source.where)
   if saved is not None:
     _weights.install(model, saved, strict=False)
+
+
+def _overrides(model, method):
+  from ..models._attributes import ModelAttributes  # pylint: disable=g-import-not-at-top
+  return getattr(type(model), method) is not getattr(ModelAttributes, method)
+
+
+def _custom_compile_config(model):
+  """The compile config to save: a model's own `get_compile_config()`
+  (serialized, as Keras 3) when it overrides it, else hk_keras's."""
+  if _overrides(model, "get_compile_config"):
+    config = model.get_compile_config()
+    try:
+      json.dumps(config)
+    except TypeError as err:
+      raise TypeError(
+          f"{type(model).__name__}.get_compile_config() must return a "
+          "JSON-able dict: serialize optimizers and losses in it with "
+          "hk_keras.optimizers.serialize / hk_keras.losses.serialize (and "
+          "deserialize them in compile_from_config). Received: "
+          f"{config!r}") from err
+    return config
+  return _compile_io.compile_config(model)
