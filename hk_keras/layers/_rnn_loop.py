@@ -88,11 +88,25 @@ def check_mask(layer, mask, batch, timesteps):
   return mask
 
 
+def _replica_rows(kept, batch):
+  """Under the pmap strategy each replica sees `batch` rows of the global
+  batch, while the kept states (replicated Haiku state) hold every row:
+  the replica reads its own rows (None: no such split applies)."""
+  from .._core import _replica  # pylint: disable=g-import-not-at-top
+  scope = _replica.current()
+  if scope.axis_name is None or kept.shape[0] != batch * scope.num_replicas:
+    return None
+  start = jax.lax.axis_index(scope.axis_name) * batch
+  return jax.lax.dynamic_slice_in_dim(kept, start, batch, axis=0)
+
+
 def stateful_initial(layer, zeros):
   """The states kept from the previous batch (Haiku state), or `zeros`."""
   flat, treedef = jax.tree_util.tree_flatten(zeros)
   kept = [hk.get_state(STATE_NAME.format(i), z.shape, z.dtype,
                        init=jnp.zeros) for i, z in enumerate(flat)]
+  kept = [k if k.shape == z.shape or _replica_rows(k, z.shape[0]) is None
+          else _replica_rows(k, z.shape[0]) for k, z in zip(kept, flat)]
   for i, (k, z) in enumerate(zip(kept, flat)):
     if k.shape != z.shape:
       raise ValueError(
@@ -105,8 +119,18 @@ def stateful_initial(layer, zeros):
 
 
 def stateful_store(final):
+  """Keeps the final states for the next batch. Under pmap every replica
+  stores all replicas' rows (gathered in replica order), so the replicated
+  state stays identical across devices and equals one device's."""
+  from .._core import _replica  # pylint: disable=g-import-not-at-top
+  scope = _replica.current()
   for i, s in enumerate(jax.tree_util.tree_leaves(final)):
-    hk.set_state(STATE_NAME.format(i), s)
+    name = STATE_NAME.format(i)
+    if scope.axis_name is not None and not hk.running_init():
+      kept = hk.get_state(name)
+      if kept.shape[0] == s.shape[0] * scope.num_replicas != s.shape[0]:
+        s = jax.lax.all_gather(s, scope.axis_name, axis=0, tiled=True)
+    hk.set_state(name, s)
 
 
 def reset_states(layer, states=None) -> None:

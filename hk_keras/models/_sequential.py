@@ -45,8 +45,10 @@ class Sequential(Model):
         raise ValueError(
             "An Input can only be the first entry of a Sequential model.")
       self._input_layer = layer
-      self._input_spec = _input.ShapeSpec(
-          (None,) + tuple(layer.input_shape[1:]), layer.dtype)
+      # A fixed batch size (Input(..., batch_size=n)) is kept, as the
+      # Functional API keeps it: stateful RNNs build their states for it.
+      self._input_spec = _input.ShapeSpec(tuple(layer.input_shape),
+                                          layer.dtype)
       return
     if not isinstance(layer, Layer):
       raise TypeError(
