@@ -158,3 +158,65 @@ def mask_for_output(layer, mask):
   if layer.return_state:
     return [output_mask] + [None] * layer._state_count()
   return output_mask
+
+
+# -- what every recurrent layer shares: its flags, mask rule and outputs ------
+
+FLAGS = ("return_sequences", "return_state", "go_backwards", "stateful",
+         "unroll", "zero_output_for_mask")
+
+
+def set_flags(layer, **flags) -> None:
+  """Checks and sets the Keras sequence flags (`FLAGS`) of an RNN layer."""
+  for name, value in flags.items():
+    if name not in FLAGS:
+      raise TypeError(f"{name!r} is not a recurrent layer flag.")
+    if not isinstance(value, bool):
+      raise ValueError(
+          f"{type(layer).__name__} argument `{name}` must be True or False. "
+          f"Received: {name}={value!r}")
+    setattr(layer, name, value)
+
+
+def flags_config(layer) -> dict:
+  return {name: getattr(layer, name) for name in FLAGS}
+
+
+def initial_carry(layer, initial_state, zeros):
+  """`initial_state` if given, else the kept states of a stateful layer, else
+  `zeros` (the carry structure)."""
+  if initial_state is not None:
+    return initial_state
+  if layer.stateful:
+    return stateful_initial(layer, zeros)
+  return zeros
+
+
+def run_layer(layer, step, xs, carry, mask):
+  """The one recurrent loop of every RNN layer: `run` with the layer's
+  flags, the final states kept when stateful, and Keras's outputs (the last
+  output or all of them in processing order, then the states)."""
+  outputs, final = run(step, xs, carry, mask, layer.go_backwards,
+                       layer.unroll, layer.zero_output_for_mask)
+  if layer.stateful:
+    stateful_store(final)
+  output = (jnp.swapaxes(outputs, 0, 1) if layer.return_sequences
+            else outputs[-1])
+  if layer.return_state:
+    return (output,) + tuple(final)
+  return output
+
+
+class SequenceLayerMixin:
+  """`compute_mask` and `reset_states` of every recurrent layer."""
+
+  def compute_mask(self, inputs, previous_mask):
+    del inputs
+    return mask_for_output(self, previous_mask)
+
+  def reset_states(self, states=None):
+    """Zeros the states a `stateful=True` layer keeps between batches."""
+    reset_states(self, states)
+
+  def reset_state(self, states=None):
+    reset_states(self, states)
