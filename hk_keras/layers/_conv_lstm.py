@@ -12,7 +12,8 @@ from . import _rnn_loop
 from . import _spatial_args as args
 from ._layer import Layer
 from ._recurrent import _check_bool, _check_rate, _dropout_mask
-from ._recurrent import lstm_update, unit_forget_bias_init
+from ._recurrent import gate_functions_config, lstm_update
+from ._recurrent import unit_forget_bias_init
 
 
 
@@ -71,10 +72,7 @@ class _ConvLSTM(_rnn_loop.SequenceLayerMixin, Layer):
     self.recurrent_dropout = _check_rate(cls, "recurrent_dropout",
                                          recurrent_dropout)
     self.seed = seed
-    _rnn_loop.set_flags(
-        self, return_sequences=return_sequences, return_state=return_state,
-        go_backwards=go_backwards, stateful=stateful, unroll=unroll,
-        zero_output_for_mask=zero_output_for_mask)
+    _rnn_loop.set_flags(self, **_rnn_loop.flags_of(locals()))
 
   def _state_count(self):
     return 2
@@ -182,14 +180,7 @@ class _ConvLSTM(_rnn_loop.SequenceLayerMixin, Layer):
         "kernel_size": self.kernel_size, "strides": self.strides,
         "padding": self.padding, "data_format": self.data_format,
         "dilation_rate": self.dilation_rate,
-        "activation": activations.serialize(self.activation),
-        "recurrent_activation": activations.serialize(
-            self.recurrent_activation),
-        "use_bias": self.use_bias,
-        "kernel_initializer": initializers.serialize(self.kernel_initializer),
-        "recurrent_initializer": initializers.serialize(
-            self.recurrent_initializer),
-        "bias_initializer": initializers.serialize(self.bias_initializer),
+        **gate_functions_config(self),
         "unit_forget_bias": self.unit_forget_bias, "dropout": self.dropout,
         "recurrent_dropout": self.recurrent_dropout, "seed": self.seed,
         **_rnn_loop.flags_config(self), **self._weight_extras_config(),

@@ -102,6 +102,21 @@ def lstm_update(z, c, axis, activation, recurrent_activation):
   return gate(z_o) * activation(c), c
 
 
+def gate_functions_config(layer) -> dict:
+  """The activations, `use_bias` and initializers of a gated recurrence,
+  serialized (RNN layers, cells and ConvLSTM)."""
+  return {
+      "activation": activations.serialize(layer.activation),
+      "recurrent_activation": activations.serialize(
+          layer.recurrent_activation),
+      "use_bias": layer.use_bias,
+      "kernel_initializer": initializers.serialize(layer.kernel_initializer),
+      "recurrent_initializer": initializers.serialize(
+          layer.recurrent_initializer),
+      "bias_initializer": initializers.serialize(layer.bias_initializer),
+  }
+
+
 class _GateLayer(Layer):
   """Arguments, weights and dropout masks of the gated recurrences: the
   `SimpleRNN`/`LSTM`/`GRU` layers and their cells share them; each defines
@@ -186,15 +201,7 @@ class _GateLayer(Layer):
 
   def _gate_config(self):
     return {
-        "units": self.units,
-        "activation": activations.serialize(self.activation),
-        "recurrent_activation": activations.serialize(
-            self.recurrent_activation),
-        "use_bias": self.use_bias,
-        "kernel_initializer": initializers.serialize(self.kernel_initializer),
-        "recurrent_initializer": initializers.serialize(
-            self.recurrent_initializer),
-        "bias_initializer": initializers.serialize(self.bias_initializer),
+        "units": self.units, **gate_functions_config(self),
         "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout,
         "seed": self.seed, **self._weight_extras_config(),
     }
@@ -213,10 +220,7 @@ class _RNN(_rnn_loop.SequenceLayerMixin, _GateLayer):
                      kernel_initializer, recurrent_initializer,
                      bias_initializer, dropout, recurrent_dropout, seed,
                      extras, **kwargs)
-    _rnn_loop.set_flags(
-        self, return_sequences=return_sequences, return_state=return_state,
-        go_backwards=go_backwards, stateful=stateful, unroll=unroll,
-        zero_output_for_mask=zero_output_for_mask)
+    _rnn_loop.set_flags(self, **_rnn_loop.flags_of(locals()))
 
   @property
   def state_size(self):

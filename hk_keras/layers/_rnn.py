@@ -104,10 +104,7 @@ class RNN(_rnn_loop.SequenceLayerMixin, Layer):
           f"Received: cell={cell!r}")
     super().__init__(**kwargs)
     self.cell = cell
-    _rnn_loop.set_flags(
-        self, return_sequences=return_sequences, return_state=return_state,
-        go_backwards=go_backwards, stateful=stateful, unroll=unroll,
-        zero_output_for_mask=zero_output_for_mask)
+    _rnn_loop.set_flags(self, **_rnn_loop.flags_of(locals()))
 
   @property
   def state_size(self):

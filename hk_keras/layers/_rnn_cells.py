@@ -9,8 +9,6 @@ from typing import Optional
 
 import jax.numpy as jnp
 
-from .. import activations
-from .. import initializers
 from . import _recurrent
 from ._layer import Layer
 

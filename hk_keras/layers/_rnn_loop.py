@@ -178,6 +178,11 @@ def set_flags(layer, **flags) -> None:
     setattr(layer, name, value)
 
 
+def flags_of(arguments: dict) -> dict:
+  """The sequence flags among a constructor's `locals()`."""
+  return {k: v for k, v in arguments.items() if k in FLAGS}
+
+
 def flags_config(layer) -> dict:
   return {name: getattr(layer, name) for name in FLAGS}
 
