@@ -289,9 +289,49 @@ def case_privacy():
              privacy=hk_keras.privacy.DPSGD(0.5, 1.1, sampling=sampling))
 
 
+def case_stateful_lstm():
+  """A stateful LSTM over consecutive batches: the states kept between
+  batches (Haiku state, one row per sample) equal one device's, and a
+  `.keras` save under DataParallel loads them back."""
+  import tempfile  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(3)
+  x = rng.normal(size=(12, 3, 2)).astype("float32")
+  y = rng.normal(size=(12, 1)).astype("float32")
+
+  def make():
+    hk_keras.utils.set_random_seed(0)
+    return hk_keras.Sequential([
+        hk_keras.Input((3, 2), batch_size=DEVICES),
+        layers.LSTM(3, stateful=True), layers.Dense(1)])
+
+  out = []
+  for distribution in (None, dist()):
+    model = make()
+    model.compile("sgd", "mse", distribution=distribution)
+    history = model.fit(x, y, batch_size=DEVICES, epochs=1, shuffle=False,
+                        verbose=0)
+    out.append((model, model.get_weights(), history.history))
+  (one, w1, h1), (many, w2, h2) = out
+  states = [np.asarray(w) for w in many.layers[0].non_trainable_weights]
+  path = os.path.join(tempfile.mkdtemp(), "stateful.keras")
+  many.save(path)
+  loaded = hk_keras.saving.load_model(path)
+  RESULTS["stateful_lstm"] = {
+      "params": max_diff(w1, w2), "logs": max_diff(h1, h2),
+      "state_nonzero": float(np.max(np.abs(states[0]))),
+      "state_rows": int(states[0].shape[0]),
+      "loaded_states": max_diff(
+          states, loaded.layers[0].non_trainable_weights),
+      "loaded_predict": max_diff(one.predict(x[:DEVICES], batch_size=DEVICES,
+                                             verbose=0),
+                                 loaded.predict(x[:DEVICES],
+                                                batch_size=DEVICES,
+                                                verbose=0))}
+
+
 GROUPS = {
     "core": [case_fit_mlp, case_evaluate_predict, case_traces, case_errors,
-             case_global_setting],
+             case_global_setting, case_stateful_lstm],
     "full": [case_fit_convnet, case_steps_per_execution, case_generators,
              case_custom_train_step, case_dropout_reproducible,
              case_mixed_precision, case_privacy],

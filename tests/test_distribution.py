@@ -52,6 +52,16 @@ def test_mlp_with_batchnorm_matches_one_device(core):
   assert r["mlp_bn"]["logs"] < ATOL
 
 
+def test_stateful_lstm_matches_one_device_and_saves_its_states(core):
+  # Consecutive batches carry the LSTM states (one row per sample, split
+  # over the replicas under pmap); a .keras save/load keeps them.
+  _, r = core
+  s = r["stateful_lstm"]
+  assert s["params"] < ATOL and s["logs"] < ATOL
+  assert s["state_rows"] == 4 and s["state_nonzero"] > 1e-3
+  assert s["loaded_states"] == 0.0 and s["loaded_predict"] < ATOL
+
+
 def test_padded_last_batch_matches_one_device(core):
   # 38 rows in batches of 8: the last 6 rows are padded to 8 and masked out
   # of the loss, the metrics and the BatchNormalization statistics.

@@ -20,6 +20,7 @@ from typing import Any, Optional
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from .. import utils
 from ..layers import _layer
@@ -119,9 +120,15 @@ class LiveState:
     return self.ts is not None and self.model.trainable_mask() == self.mask
 
   # -- the train state --------------------------------------------------------
-  def ensure(self, x, y):
+  def ensure(self, x, y, rows=None):
     """Builds the model and objective from one batch and makes the train
-    state if there is none (or the trainable flags changed)."""
+    state if there is none (or the trainable flags changed). With `rows`,
+    only the first `rows` samples of x and y are looked at (one batch: a
+    stateful RNN accepts only its fixed batch size)."""
+    if rows is not None:
+      head = lambda t: jax.tree_util.tree_map(
+          lambda a: a[:rows] if np.ndim(a) else a, t)
+      x, y = head(x), head(y)
     model, objective = self.model, self.options.objective
     if not model.built:
       model._build_from_arrays(model._unpack_inputs(  # pylint: disable=protected-access

@@ -88,7 +88,7 @@ def fit(model, live, x, y, batch_size, epochs, verbose, callbacks,
   model.history = history
 
   if train is not None:
-    live.ensure(train.x, train.y)
+    live.ensure(train.x, train.y, rows=batch_size)
     train.host = _batching.host_arrays(train.tree)
   live.requested_initial_epoch = None
   cbs.on_train_begin()
@@ -96,7 +96,7 @@ def fit(model, live, x, y, batch_size, epochs, verbose, callbacks,
   # A callback may move the start (BackupAndRestore resuming a run).
   initial_epoch = live.take_initial_epoch(initial_epoch)
   if train is not None and live.ts is None:
-    live.ensure(train.x, train.y)  # a callback loaded a checkpoint
+    live.ensure(train.x, train.y, rows=batch_size)  # a callback loaded a checkpoint
   for epoch in range(initial_epoch, epochs):
     cbs.on_epoch_begin(epoch)
     live.reset_metrics()
@@ -308,7 +308,7 @@ def evaluate_logs(live, data, batch_size, steps=None, cbs=None):
   arrays, or an iterable of batches."""
   if isinstance(data, tuple) and _data.is_array_data(data[0]):
     arrays = _data.ArrayData(*data)
-    live.ensure(arrays.x, arrays.y)
+    live.ensure(arrays.x, arrays.y, rows=batch_size)
     return _evaluate_arrays(live, arrays, batch_size, steps, cbs)
   if isinstance(data, (list, dict)) or not _data.is_array_data(data):
     return _evaluate_iterable(live, _data.IterableData(data, steps), cbs)
@@ -384,7 +384,7 @@ def evaluate(model, live, x, y, batch_size, verbose, sample_weight, steps,
   cbs.on_test_begin()
   if _data.is_array_data(x):
     arrays = _data.ArrayData(x, y, sample_weight)
-    live.ensure(arrays.x, arrays.y)
+    live.ensure(arrays.x, arrays.y, rows=batch_size or 32)
     logs = _evaluate_arrays(live, arrays, batch_size or 32, steps, cbs)
   else:
     logs = _evaluate_iterable(live, _data.IterableData(x, steps), cbs)

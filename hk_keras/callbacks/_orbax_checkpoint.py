@@ -20,7 +20,9 @@ class OrbaxCheckpoint(Callback):
   Each checkpoint is an Orbax step directory (`directory/<step>`) holding
   the item `train_state`, a plain pytree `{"params", "state", "opt_state",
   "rng", "step"}` (NumPy arrays; `params`/`state` are the model's Haiku
-  dicts), and the JSON item `meta` (epoch, shuffle seed). Any Orbax user
+  dicts), and the JSON item `meta` (epoch, shuffle seed, the model config
+  and compile arguments, so `hk_keras.models.load_model(directory)` rebuilds
+  and resumes the model). Any Orbax user
   reads it with `ocp.CheckpointManager(directory).restore(step)`. Orbax
   writes each step to a temporary directory and renames it when complete,
   so a kill during a save leaves the earlier checkpoints readable;
@@ -140,7 +142,8 @@ class OrbaxCheckpoint(Callback):
     tree, step, order = train_state_tree(model, self.save_weights_only)
     meta = {"format": _FORMAT, "epoch": int(resume_epoch),
             "step": step, "order": order, "weights_only": bool(self.save_weights_only),
-            "shuffle_seed": getattr(model, "_shuffle_seed", None)}
+            "shuffle_seed": _shuffle_seed(model),
+            **self._architecture(model)}
     manager = self._get_manager()
     # Orbax numbers checkpoints: by the optimizer step, or (weights only)
     # one after the latest. A save at an existing number replaces it.
@@ -156,6 +159,13 @@ class OrbaxCheckpoint(Callback):
     if self.verbose:
       print(f"OrbaxCheckpoint: saving step {number} (epoch {resume_epoch}) "
             f"to {self.directory}")
+
+  def _architecture(self, model):
+    """The config `load_model(directory)` rebuilds from (made once)."""
+    if getattr(self, "_arch_for", None) is not model:
+      from ..saving import _orbax_io  # pylint: disable=g-import-not-at-top
+      self._arch, self._arch_for = _orbax_io.architecture(model), model
+    return self._arch
 
   def on_train_end(self, logs=None):
     self.wait_until_finished()
@@ -198,6 +208,14 @@ class OrbaxCheckpoint(Callback):
                            meta.get("shuffle_seed"),
                            where=f"{self.directory}/{step}")
     return int(meta["epoch"])
+
+
+def _shuffle_seed(model):
+  """The seed of `fit`'s shuffling, which a resumed run must reuse."""
+  from .. import _engine  # pylint: disable=g-import-not-at-top
+  live = _engine.live_state(model)
+  seed = getattr(live, "shuffle_seed", None)
+  return None if seed is None else int(seed)
 
 
 def train_state_tree(model, weights_only=False):

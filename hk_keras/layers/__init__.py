@@ -32,6 +32,7 @@ from ._conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
 from ._rnn import RNN
 from ._rnn_cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
 from ._rnn_wrappers import Bidirectional, TimeDistributed
+from ._spectral_normalization import SpectralNormalization
 from ._rescaling import Rescaling
 from ._reshaping import Flatten, Reshape
 from ._activation import ELU, LeakyReLU, PReLU
@@ -92,7 +93,7 @@ __all__ = [
     # Attention and normalization (Keras 3's newer layers).
     "AdditiveAttention", "Attention", "GroupNormalization",
     "GroupQueryAttention",
-    "RMSNormalization", "UnitNormalization",
+    "RMSNormalization", "SpectralNormalization", "UnitNormalization",
     # Issue 12 (layers_a): core, activations, convolution, pooling,
     # regularization, reshaping and merging.
     "ELU", "EinsumDense", "Identity", "LeakyReLU", "PReLU",

@@ -86,6 +86,8 @@ class LeakyReLU(Layer):
   [-1.0, 3.0]
   """
 
+  supports_masking = True  # masks pass through, as in Keras 3
+
   def __init__(self, negative_slope=0.3, **kwargs):
     super().__init__(**kwargs)
     if (not isinstance(negative_slope, numbers.Real)
@@ -112,6 +114,8 @@ class ELU(Layer):
   >>> ELU(alpha=0.5)
   <ELU ...>
   """
+
+  supports_masking = True  # masks pass through, as in Keras 3
 
   def __init__(self, alpha=1.0, **kwargs):
     super().__init__(**kwargs)
@@ -146,6 +150,8 @@ class PReLU(Layer):
   >>> model.get_weights()[0].shape
   (1, 3)
   """
+
+  supports_masking = True  # masks pass through, as in Keras 3
 
   def __init__(self, alpha_initializer="zeros", alpha_regularizer=None,
                alpha_constraint=None, shared_axes=None, **kwargs):

@@ -14,6 +14,8 @@ class ActivityRegularization(Layer):
   >>> layer = ActivityRegularization(l1=0.01)
   """
 
+  supports_masking = True  # masks pass through, as in Keras 3
+
   def __init__(self, l1=0.0, l2=0.0, **kwargs):
     from .. import regularizers  # pylint: disable=g-import-not-at-top
     kwargs.pop("activity_regularizer", None)

@@ -12,6 +12,8 @@ from . import _rnn_loop
 from . import _spatial_args as args
 from ._layer import Layer
 from ._recurrent import _check_bool, _check_rate, _dropout_mask
+from ._recurrent import gate_functions_config, lstm_update
+from ._recurrent import unit_forget_bias_init
 
 
 
@@ -22,7 +24,7 @@ def _dimension_numbers(rank, data_format):
   return (lhs, spatial + "IO", lhs)
 
 
-class _ConvLSTM(Layer):
+class _ConvLSTM(_rnn_loop.SequenceLayerMixin, Layer):
   """Shared ConvLSTM; subclasses set `_rank`."""
 
   _rank = 2
@@ -70,26 +72,10 @@ class _ConvLSTM(Layer):
     self.recurrent_dropout = _check_rate(cls, "recurrent_dropout",
                                          recurrent_dropout)
     self.seed = seed
-    self.return_sequences = _check_bool(cls, "return_sequences",
-                                        return_sequences)
-    self.return_state = _check_bool(cls, "return_state", return_state)
-    self.go_backwards = _check_bool(cls, "go_backwards", go_backwards)
-    self.stateful = _check_bool(cls, "stateful", stateful)
-    self.unroll = _check_bool(cls, "unroll", unroll)
-    self.zero_output_for_mask = _check_bool(cls, "zero_output_for_mask",
-                                            zero_output_for_mask)
+    _rnn_loop.set_flags(self, **_rnn_loop.flags_of(locals()))
 
   def _state_count(self):
     return 2
-
-  def compute_mask(self, inputs, previous_mask):
-    del inputs
-    return _rnn_loop.mask_for_output(self, previous_mask)
-
-  def reset_states(self, states=None):
-    _rnn_loop.reset_states(self, states)
-
-  reset_state = reset_states
 
   def _channel_axis(self):
     return 2 if self.data_format == "channels_first" else self._rank + 2
@@ -109,14 +95,8 @@ class _ConvLSTM(Layer):
         self.kernel_size + (self.filters, gates), self.recurrent_initializer,
         name="recurrent_kernel")
     if self.use_bias:
-      init = self.bias_initializer
-      if self.unit_forget_bias:
-        base, f = self.bias_initializer, self.filters
-
-        def init(shape, dtype):
-          del shape
-          return jnp.concatenate([base((f,), dtype), jnp.ones((f,), dtype),
-                                  base((2 * f,), dtype)])
+      init = (unit_forget_bias_init(self.bias_initializer, self.filters)
+              if self.unit_forget_bias else self.bias_initializer)
       self.bias = self.add_weight((gates,), init, name="bias")
 
   def _conv(self, x, kernel, strides, padding, dilation):
@@ -174,11 +154,9 @@ class _ConvLSTM(Layer):
       projected = projected + jnp.reshape(bias, shape)
     projected = jnp.reshape(projected, (steps, batch) + projected.shape[1:])
     if initial_state is not None:
-      carry = tuple(jnp.asarray(s, dtype) for s in initial_state)
-    else:
-      carry = (jnp.zeros(state_shape, dtype), jnp.zeros(state_shape, dtype))
-      if self.stateful:
-        carry = tuple(_rnn_loop.stateful_initial(self, list(carry)))
+      initial_state = tuple(jnp.asarray(s, dtype) for s in initial_state)
+    zeros = (jnp.zeros(state_shape, dtype), jnp.zeros(state_shape, dtype))
+    carry = tuple(_rnn_loop.initial_carry(self, initial_state, zeros))
     ones = (1,) * self._rank
     recurrent = jnp.split(self.recurrent_kernel, 4, axis=-1)
 
@@ -190,22 +168,11 @@ class _ConvLSTM(Layer):
         z_h = jnp.concatenate([
             self._conv(h * rdp[g], recurrent[g], ones, "same", ones)
             for g in range(4)], axis=axis)
-      z_i, z_f, z_c, z_o = jnp.split(x_t + z_h, 4, axis=axis)
-      gate = self.recurrent_activation
-      c = gate(z_f) * c + gate(z_i) * self.activation(z_c)
-      h = gate(z_o) * self.activation(c)
+      h, c = lstm_update(x_t + z_h, c, axis, self.activation,
+                         self.recurrent_activation)
       return (h, c), h
 
-    outputs, carry = _rnn_loop.run(step, projected, carry, mask,
-                                   self.go_backwards, self.unroll,
-                                   self.zero_output_for_mask)
-    if self.stateful:
-      _rnn_loop.stateful_store(carry)
-    output = (jnp.swapaxes(outputs, 0, 1) if self.return_sequences
-              else outputs[-1])
-    if self.return_state:
-      return (output,) + tuple(carry)
-    return output
+    return _rnn_loop.run_layer(self, step, projected, carry, mask)
 
   def get_config(self):
     return {
@@ -213,21 +180,10 @@ class _ConvLSTM(Layer):
         "kernel_size": self.kernel_size, "strides": self.strides,
         "padding": self.padding, "data_format": self.data_format,
         "dilation_rate": self.dilation_rate,
-        "activation": activations.serialize(self.activation),
-        "recurrent_activation": activations.serialize(
-            self.recurrent_activation),
-        "use_bias": self.use_bias,
-        "kernel_initializer": initializers.serialize(self.kernel_initializer),
-        "recurrent_initializer": initializers.serialize(
-            self.recurrent_initializer),
-        "bias_initializer": initializers.serialize(self.bias_initializer),
+        **gate_functions_config(self),
         "unit_forget_bias": self.unit_forget_bias, "dropout": self.dropout,
         "recurrent_dropout": self.recurrent_dropout, "seed": self.seed,
-        "return_sequences": self.return_sequences,
-        "return_state": self.return_state, "go_backwards": self.go_backwards,
-        "stateful": self.stateful, "unroll": self.unroll,
-        "zero_output_for_mask": self.zero_output_for_mask,
-        **self._weight_extras_config(),
+        **_rnn_loop.flags_config(self), **self._weight_extras_config(),
     }
 
 

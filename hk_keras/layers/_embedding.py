@@ -69,6 +69,7 @@ class Embedding(Layer):
           "Embedding argument `mask_zero` must be True or False. Received: "
           f"mask_zero={mask_zero!r}")
     self.mask_zero = mask_zero
+    self.supports_masking = mask_zero  # as Keras 3
 
   def build(self, input_shape):
     if len(input_shape) < 1:

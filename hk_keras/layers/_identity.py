@@ -12,5 +12,7 @@ class Identity(Layer):
   [1.0, 1.0, 1.0]
   """
 
+  supports_masking = True  # masks pass through, as in Keras 3
+
   def call(self, inputs):
     return inputs

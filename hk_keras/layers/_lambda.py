@@ -14,8 +14,6 @@ class Lambda(Layer):
   >>> double = Lambda(lambda x: 2 * x)
   """
 
-  supports_masking = True  # masks pass through, as in Keras 3
-
   def __init__(self, function, output_shape=None, mask=None, arguments=None,
                **kwargs):
     super().__init__(**kwargs)
@@ -25,6 +23,10 @@ class Lambda(Layer):
     self.function = function
     self.output_shape = output_shape
     self.arguments = dict(arguments or {})
+    # Keras 3: a Lambda supports masking only when given `mask` (a callable
+    # `mask(inputs, previous_mask)` or a fixed mask); otherwise masks stop.
+    self.mask = mask
+    self.supports_masking = mask is not None
     try:
       params = inspect.signature(function).parameters
       self._fn_takes_training = "training" in params
@@ -36,6 +38,11 @@ class Lambda(Layer):
     if self._fn_takes_training:
       kwargs["training"] = training
     return self.function(inputs, **kwargs)
+
+  def compute_mask(self, inputs, previous_mask=None):
+    if callable(self.mask):
+      return self.mask(inputs, previous_mask)
+    return self.mask
 
   def get_config(self):
     name = getattr(self.function, "__name__", None)

@@ -550,12 +550,12 @@ class Layer(NodeAttributes):
 
 # -- helpers shared with models -----------------------------------------------
 
-def _keras_order(records):
+def _keras_order(records, owner_of=lambda r: r.layer):
   """Keras 3 order: per layer, trainable weights then non-trainable ones."""
   by_layer = {}
   order = []
   for r in records:
-    key = id(r.layer)
+    key = id(owner_of(r))
     if key not in by_layer:
       by_layer[key] = []
       order.append(key)
@@ -583,8 +583,16 @@ def owner_order(owner, records):
   Layers `owner` does not track come last, in creation order."""
   layers = [owner] + _sublayers_depth_first(owner, [])
   rank = {id(l): i for i, l in enumerate(layers)}
-  return sorted(_keras_order(records),
-                key=lambda r: rank.get(id(r.layer), len(layers)))
+  # A layer may also track a sublayer's weight as its own, as Keras's
+  # `self.kernel = self.layer.kernel` does (SpectralNormalization): the
+  # weight then counts as that layer's, where Keras lists it.
+  claimed = {}
+  for layer in layers:
+    for sub, name in layer.__dict__.get("_claimed_weights", ()):
+      claimed.setdefault((id(sub), name), layer)
+  owner_of = lambda r: claimed.get((id(r.layer), r.name), r.layer)
+  return sorted(_keras_order(records, owner_of),
+                key=lambda r: rank.get(id(owner_of(r)), len(layers)))
 
 
 # -- keeping layer storage and live train states consistent -------------------

@@ -45,6 +45,8 @@ class GaussianNoise(Layer):
   [1.0, 1.0, 1.0]
   """
 
+  supports_masking = True  # masks pass through, as in Keras 3
+
   def __init__(self, stddev, seed=None, **kwargs):
     super().__init__(**kwargs)
     if not isinstance(stddev, numbers.Real) or stddev < 0:
@@ -75,6 +77,8 @@ class GaussianDropout(Layer):
   >>> GaussianDropout(0.2)
   <GaussianDropout ...>
   """
+
+  supports_masking = True  # masks pass through, as in Keras 3
 
   def __init__(self, rate, seed=None, **kwargs):
     super().__init__(**kwargs)
@@ -110,6 +114,8 @@ class AlphaDropout(Layer):
   <AlphaDropout ...>
   """
 
+  supports_masking = True  # masks pass through, as in Keras 3
+
   def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
     super().__init__(**kwargs)
     self.rate = _check_rate("AlphaDropout", rate)
@@ -140,6 +146,8 @@ class _SpatialDropout(Layer):
   """Dropout of whole channels: one keep/drop draw per example and channel."""
 
   _rank = 1
+
+  supports_masking = True  # masks pass through, as in Keras 3
 
   def __init__(self, rate, data_format=None, seed=None, **kwargs):
     super().__init__(**kwargs)

@@ -78,17 +78,56 @@ def _project(x, kernel, masks, gates: int):
   return out.reshape(out.shape[:-2] + (-1,))
 
 
-class _RNN(Layer):
-  """Shared machinery of LSTM and GRU: arguments, dropout, scan, outputs."""
+def extras_of(arguments: dict) -> dict:
+  """The regularizer/constraint arguments among a constructor's `locals()`."""
+  return {k: v for k, v in arguments.items() if k in _RNN_EXTRAS}
 
-  _gates = 0
+
+def unit_forget_bias_init(base, units: int):
+  """Keras's `unit_forget_bias`: `base` everywhere but ones for the forget
+  gate (the second of the four LSTM gate blocks)."""
+  def init(shape, dtype):
+    del shape
+    return jnp.concatenate([base((units,), dtype), jnp.ones((units,), dtype),
+                            base((2 * units,), dtype)])
+  return init
+
+
+def lstm_update(z, c, axis, activation, recurrent_activation):
+  """The LSTM state update from the gate pre-activations `z` (i, f, c, o
+  side by side along `axis`): the new `(h, c)`."""
+  z_i, z_f, z_c, z_o = jnp.split(z, 4, axis=axis)
+  gate = recurrent_activation
+  c = gate(z_f) * c + gate(z_i) * activation(z_c)
+  return gate(z_o) * activation(c), c
+
+
+def gate_functions_config(layer) -> dict:
+  """The activations, `use_bias` and initializers of a gated recurrence,
+  serialized (RNN layers, cells and ConvLSTM)."""
+  return {
+      "activation": activations.serialize(layer.activation),
+      "recurrent_activation": activations.serialize(
+          layer.recurrent_activation),
+      "use_bias": layer.use_bias,
+      "kernel_initializer": initializers.serialize(layer.kernel_initializer),
+      "recurrent_initializer": initializers.serialize(
+          layer.recurrent_initializer),
+      "bias_initializer": initializers.serialize(layer.bias_initializer),
+  }
+
+
+class _GateLayer(Layer):
+  """Arguments, weights and dropout masks of the gated recurrences: the
+  `SimpleRNN`/`LSTM`/`GRU` layers and their cells share them; each defines
+  only its step (`_step`) and gate layout (`_gates`, `_num_states`)."""
+
+  _gates = 1
   _num_states = 1
 
   def __init__(self, units, activation, recurrent_activation, use_bias,
                kernel_initializer, recurrent_initializer, bias_initializer,
-               dropout, recurrent_dropout, seed, return_sequences,
-               return_state, go_backwards, extras, stateful=False,
-               unroll=False, zero_output_for_mask=False, **kwargs):
+               dropout, recurrent_dropout, seed, extras, **kwargs):
     super().__init__(**kwargs)
     cls = type(self).__name__
     self._set_weight_extras(**extras)
@@ -112,43 +151,10 @@ class _RNN(Layer):
           f"{cls} argument `seed` must be None or an int. Received: "
           f"seed={seed!r}")
     self.seed = seed
-    self.return_sequences = _check_bool(cls, "return_sequences",
-                                        return_sequences)
-    self.return_state = _check_bool(cls, "return_state", return_state)
-    self.go_backwards = _check_bool(cls, "go_backwards", go_backwards)
-    self.stateful = _check_bool(cls, "stateful", stateful)
-    self.unroll = _check_bool(cls, "unroll", unroll)
-    self.zero_output_for_mask = _check_bool(cls, "zero_output_for_mask",
-                                            zero_output_for_mask)
 
-  @property
-  def state_size(self):
-    return [self.units] * self._num_states
-
-  def _state_count(self):
-    return self._num_states
-
-  def compute_mask(self, inputs, previous_mask):
-    del inputs
-    return _rnn_loop.mask_for_output(self, previous_mask)
-
-  def reset_states(self, states=None):
-    """Zeros the states a `stateful=True` layer keeps between batches."""
-    _rnn_loop.reset_states(self, states)
-
-  reset_state = reset_states
-
-  # -- weights ----------------------------------------------------------------
-  def build(self, input_shape):
-    if len(input_shape) != 3 or input_shape[-1] is None:
-      raise ValueError(
-          f"Layer {self.name!r} ({type(self).__name__}) expects inputs of shape "
-          f"(batch, timesteps, features) with a known number of features, "
-          f"received shape {tuple(input_shape)}. Use "
-          "hk_keras.Input((timesteps, features)) (timesteps may be None), or "
-          "reshape the data, e.g. x[..., None] for one feature per step.")
+  def _build_gate_weights(self, input_dim):
     gates = self._gates * self.units
-    self.kernel = self.add_weight((input_shape[-1], gates),
+    self.kernel = self.add_weight((input_dim, gates),
                                   self.kernel_initializer, name="kernel")
     self.recurrent_kernel = self.add_weight(
         (self.units, gates), self.recurrent_initializer,
@@ -162,12 +168,6 @@ class _RNN(Layer):
 
   def _bias_init(self):
     return self.bias_initializer
-
-  # -- the recurrence -------------------------------------------------------
-  def _step(self, carry, inputs_t, recurrent_masks):
-    """One step: (carry, projected inputs) -> (new carry, output)."""
-    raise NotImplementedError(  # abstract: LSTM and GRU define their cell
-        f"{type(self).__name__} must define _step (its recurrent cell).")
 
   def _input_bias(self):
     return self.bias if self.use_bias else None
@@ -199,6 +199,53 @@ class _RNN(Layer):
           self.recurrent_dropout, dtype)
     return input_masks, recurrent_masks
 
+  def _gate_config(self):
+    return {
+        "units": self.units, **gate_functions_config(self),
+        "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout,
+        "seed": self.seed, **self._weight_extras_config(),
+    }
+
+
+class _RNN(_rnn_loop.SequenceLayerMixin, _GateLayer):
+  """The SimpleRNN, LSTM and GRU layers: gate arguments, sequence flags, and
+  one scan over the projected inputs."""
+
+  def __init__(self, units, activation, recurrent_activation, use_bias,
+               kernel_initializer, recurrent_initializer, bias_initializer,
+               dropout, recurrent_dropout, seed, return_sequences,
+               return_state, go_backwards, extras, stateful=False,
+               unroll=False, zero_output_for_mask=False, **kwargs):
+    super().__init__(units, activation, recurrent_activation, use_bias,
+                     kernel_initializer, recurrent_initializer,
+                     bias_initializer, dropout, recurrent_dropout, seed,
+                     extras, **kwargs)
+    _rnn_loop.set_flags(self, **_rnn_loop.flags_of(locals()))
+
+  @property
+  def state_size(self):
+    return [self.units] * self._num_states
+
+  def _state_count(self):
+    return self._num_states
+
+  # -- weights ----------------------------------------------------------------
+  def build(self, input_shape):
+    if len(input_shape) != 3 or input_shape[-1] is None:
+      raise ValueError(
+          f"Layer {self.name!r} ({type(self).__name__}) expects inputs of shape "
+          f"(batch, timesteps, features) with a known number of features, "
+          f"received shape {tuple(input_shape)}. Use "
+          "hk_keras.Input((timesteps, features)) (timesteps may be None), or "
+          "reshape the data, e.g. x[..., None] for one feature per step.")
+    self._build_gate_weights(input_shape[-1])
+
+  # -- the recurrence -------------------------------------------------------
+  def _step(self, carry, inputs_t, recurrent_masks):
+    """One step: (carry, projected inputs) -> (new carry, output)."""
+    raise NotImplementedError(  # abstract: LSTM and GRU define their cell
+        f"{type(self).__name__} must define _step (its recurrent cell).")
+
   def _initial_carry(self, initial_state, batch, dtype):
     if initial_state is None:
       return tuple(jnp.zeros((batch, self.units), dtype)
@@ -226,47 +273,21 @@ class _RNN(Layer):
     bias = self._input_bias()
     if bias is not None:
       projected = projected + jnp.reshape(bias.astype(dtype), (1, 1, -1))
-    if initial_state is None and self.stateful:
-      carry = _rnn_loop.stateful_initial(
-          self, self._initial_carry(None, batch, dtype))
-    else:
-      carry = self._initial_carry(initial_state, batch, dtype)
+    carry = self._initial_carry(initial_state, batch, dtype)
+    if initial_state is None:
+      carry = _rnn_loop.initial_carry(self, None, carry)
 
     def step(carry, inputs_t):
       return self._step(carry, inputs_t, recurrent_masks)
 
-    outputs, carry = _rnn_loop.run(
-        step, projected, carry, mask, self.go_backwards, self.unroll,
-        self.zero_output_for_mask)
-    if self.stateful:
-      _rnn_loop.stateful_store(carry)
-    # Outputs are in processing order (reversed time with go_backwards),
-    # as Keras 3's generic RNN loop returns them.
-    output = (jnp.swapaxes(outputs, 0, 1) if self.return_sequences
-              else outputs[-1])
-    if self.return_state:
-      return (output,) + tuple(carry)
-    return output
+    return _rnn_loop.run_layer(self, step, projected, carry, mask)
 
   def get_config(self):
     return {
-        **super().get_config(), "units": self.units,
-        "activation": activations.serialize(self.activation),
-        "recurrent_activation": activations.serialize(
-            self.recurrent_activation),
-        "use_bias": self.use_bias,
-        "kernel_initializer": initializers.serialize(self.kernel_initializer),
-        "recurrent_initializer": initializers.serialize(
-            self.recurrent_initializer),
-        "bias_initializer": initializers.serialize(self.bias_initializer),
-        "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout,
-        "seed": self.seed, "return_sequences": self.return_sequences,
-        "return_state": self.return_state, "go_backwards": self.go_backwards,
-        "stateful": self.stateful, "unroll": self.unroll,
-        "zero_output_for_mask": self.zero_output_for_mask,
+        **super().get_config(), **self._gate_config(),
+        **_rnn_loop.flags_config(self),
         **({"use_cudnn": self.use_cudnn} if hasattr(self, "use_cudnn")
            else {}),
-        **self._weight_extras_config(),
     }
 
 
@@ -340,13 +361,7 @@ class LSTM(_RNN):
                stateful: bool = False, unroll: bool = False, use_cudnn="auto",
                zero_output_for_mask: bool = False, **kwargs):
     _check_cudnn(type(self).__name__, use_cudnn)
-    extras = dict(kernel_regularizer=kernel_regularizer,
-                  recurrent_regularizer=recurrent_regularizer,
-                  bias_regularizer=bias_regularizer,
-                  activity_regularizer=activity_regularizer,
-                  kernel_constraint=kernel_constraint,
-                  recurrent_constraint=recurrent_constraint,
-                  bias_constraint=bias_constraint)
+    extras = extras_of(locals())
     super().__init__(units, activation, recurrent_activation, use_bias,
                      kernel_initializer, recurrent_initializer,
                      bias_initializer, dropout, recurrent_dropout, seed,
@@ -360,22 +375,13 @@ class LSTM(_RNN):
   def _bias_init(self):
     if not self.unit_forget_bias:
       return self.bias_initializer
-    units, base = self.units, self.bias_initializer
-
-    def init(shape, dtype):
-      del shape
-      return jnp.concatenate([base((units,), dtype), jnp.ones((units,), dtype),
-                              base((2 * units,), dtype)])
-    return init
+    return unit_forget_bias_init(self.bias_initializer, self.units)
 
   def _step(self, carry, inputs_t, recurrent_masks):
     h, c = carry
     kernel = self.recurrent_kernel.astype(h.dtype)
     z = inputs_t + _project(h, kernel, recurrent_masks, 4)
-    z_i, z_f, z_c, z_o = jnp.split(z, 4, axis=-1)
-    gate = self.recurrent_activation
-    c = gate(z_f) * c + gate(z_i) * self.activation(z_c)
-    h = gate(z_o) * self.activation(c)
+    h, c = lstm_update(z, c, -1, self.activation, self.recurrent_activation)
     return (h, c), h
 
   def get_config(self):
@@ -447,13 +453,7 @@ class GRU(_RNN):
                stateful: bool = False, unroll: bool = False, use_cudnn="auto",
                zero_output_for_mask: bool = False, **kwargs):
     _check_cudnn(type(self).__name__, use_cudnn)
-    extras = dict(kernel_regularizer=kernel_regularizer,
-                  recurrent_regularizer=recurrent_regularizer,
-                  bias_regularizer=bias_regularizer,
-                  activity_regularizer=activity_regularizer,
-                  kernel_constraint=kernel_constraint,
-                  recurrent_constraint=recurrent_constraint,
-                  bias_constraint=bias_constraint)
+    extras = extras_of(locals())
     super().__init__(units, activation, recurrent_activation, use_bias,
                      kernel_initializer, recurrent_initializer,
                      bias_initializer, dropout, recurrent_dropout, seed,
@@ -551,13 +551,7 @@ class SimpleRNN(_RNN):
                stateful: bool = False, unroll: bool = False,
                seed: Optional[int] = None, zero_output_for_mask: bool = False,
                **kwargs):
-    extras = dict(kernel_regularizer=kernel_regularizer,
-                  recurrent_regularizer=recurrent_regularizer,
-                  bias_regularizer=bias_regularizer,
-                  activity_regularizer=activity_regularizer,
-                  kernel_constraint=kernel_constraint,
-                  recurrent_constraint=recurrent_constraint,
-                  bias_constraint=bias_constraint)
+    extras = extras_of(locals())
     super().__init__(units, activation, "sigmoid", use_bias,
                      kernel_initializer, recurrent_initializer,
                      bias_initializer, dropout, recurrent_dropout, seed,

@@ -57,7 +57,7 @@ def _output_dim(cell):
   return size
 
 
-class RNN(Layer):
+class RNN(_rnn_loop.SequenceLayerMixin, Layer):
   """Base class for recurrent layers: runs `cell` over the time axis (Keras 3).
 
   The cell may be a built-in cell (`SimpleRNNCell`, `LSTMCell`, `GRUCell`),
@@ -104,15 +104,7 @@ class RNN(Layer):
           f"Received: cell={cell!r}")
     super().__init__(**kwargs)
     self.cell = cell
-    for name, value in (("return_sequences", return_sequences),
-                        ("return_state", return_state),
-                        ("go_backwards", go_backwards),
-                        ("stateful", stateful), ("unroll", unroll),
-                        ("zero_output_for_mask", zero_output_for_mask)):
-      if not isinstance(value, bool):
-        raise ValueError(f"RNN argument `{name}` must be True or False. "
-                         f"Received: {name}={value!r}")
-      setattr(self, name, value)
+    _rnn_loop.set_flags(self, **_rnn_loop.flags_of(locals()))
 
   @property
   def state_size(self):
@@ -120,16 +112,6 @@ class RNN(Layer):
 
   def _state_count(self):
     return len(self.state_size)
-
-  def compute_mask(self, inputs, previous_mask):
-    del inputs
-    return _rnn_loop.mask_for_output(self, previous_mask)
-
-  def reset_states(self, states=None):
-    """Zeros the states a `stateful=True` layer keeps between batches."""
-    _rnn_loop.reset_states(self, states)
-
-  reset_state = reset_states
 
   def build(self, input_shape):
     if len(input_shape) < 3:
@@ -153,12 +135,10 @@ class RNN(Layer):
     batch, timesteps = sequences.shape[:2]
     dtype = sequences.dtype
     mask = _rnn_loop.check_mask(self, mask, batch, timesteps)
-    if initial_state is None:
-      carry = initial_states(self.cell, batch, dtype)
-      if self.stateful:
-        carry = _rnn_loop.stateful_initial(self, carry)
-    else:
-      carry = _normalize(self.cell, _as_list(initial_state))
+    if initial_state is not None:
+      initial_state = _normalize(self.cell, _as_list(initial_state))
+    carry = _rnn_loop.initial_carry(
+        self, initial_state, initial_states(self.cell, batch, dtype))
     carry = jax.tree_util.tree_map(lambda s: jnp.asarray(s, dtype), carry)
     leaves = _leaf_cells(self.cell)
     for cell, features in zip(leaves, self._cell_input_dims):
@@ -171,31 +151,19 @@ class RNN(Layer):
       return new, output
 
     try:
-      outputs, final = _rnn_loop.run(
-          step, jnp.swapaxes(sequences, 0, 1), carry, mask,
-          self.go_backwards, self.unroll, self.zero_output_for_mask)
+      return _rnn_loop.run_layer(self, step, jnp.swapaxes(sequences, 0, 1),
+                                 carry, mask)
     finally:
       for cell in leaves:
         if isinstance(cell, _rnn_cells._Cell):
           cell.clear_dropout()
-    if self.stateful:
-      _rnn_loop.stateful_store(final)
-    output = (jnp.swapaxes(outputs, 0, 1) if self.return_sequences
-              else outputs[-1])
-    if self.return_state:
-      return (output,) + tuple(final)
-    return output
 
   def get_config(self):
     from ..saving import _serialization  # pylint: disable=g-import-not-at-top
     return {
         **super().get_config(),
         "cell": _serialization.serialize_keras_object(self.cell),
-        "return_sequences": self.return_sequences,
-        "return_state": self.return_state,
-        "go_backwards": self.go_backwards, "stateful": self.stateful,
-        "unroll": self.unroll,
-        "zero_output_for_mask": self.zero_output_for_mask,
+        **_rnn_loop.flags_config(self),
     }
 
   @classmethod

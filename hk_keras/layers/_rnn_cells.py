@@ -9,46 +9,18 @@ from typing import Optional
 
 import jax.numpy as jnp
 
-from .. import activations
-from .. import initializers
 from . import _recurrent
 from ._layer import Layer
 
 
+class _Cell(_recurrent._GateLayer):
+  """The built-in cells: the gate arguments and weights of `_GateLayer`,
+  one step of the matching layer's recurrence, dropout drawn per sequence."""
 
-class _Cell(Layer):
-  """Shared arguments, weights and dropout of the built-in cells."""
-
-  _gates = 1
-  _num_states = 1
   _layer_cls = _recurrent.SimpleRNN
 
-  def __init__(self, units, activation, recurrent_activation, use_bias,
-               kernel_initializer, recurrent_initializer, bias_initializer,
-               dropout, recurrent_dropout, seed, extras, **kwargs):
-    super().__init__(**kwargs)
-    cls = type(self).__name__
-    self._set_weight_extras(**extras)
-    if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
-      raise ValueError(
-          f"{cls} argument `units` must be a positive integer. Received: "
-          f"units={units!r}")
-    self.units = units
-    self.activation = activations.get(activation)
-    self.recurrent_activation = activations.get(recurrent_activation)
-    self.use_bias = _recurrent._check_bool(cls, "use_bias", use_bias)
-    self.kernel_initializer = initializers.get(kernel_initializer)
-    self.recurrent_initializer = initializers.get(recurrent_initializer)
-    self.bias_initializer = initializers.get(bias_initializer)
-    self.dropout = _recurrent._check_rate(cls, "dropout", dropout)
-    self.recurrent_dropout = _recurrent._check_rate(cls, "recurrent_dropout",
-                                                    recurrent_dropout)
-    if seed is not None and (isinstance(seed, bool) or
-                             not isinstance(seed, int)):
-      raise ValueError(
-          f"{cls} argument `seed` must be None or an int. Received: "
-          f"seed={seed!r}")
-    self.seed = seed
+  def __init__(self, *args, **kwargs):
+    super().__init__(*args, **kwargs)
     self._dropout_masks = None
 
   @property
@@ -66,30 +38,12 @@ class _Cell(Layer):
       raise ValueError(
           f"Cell {self.name!r} ({type(self).__name__}) needs a known number "
           f"of input features, received input shape {tuple(input_shape)}.")
-    gates = self._gates * self.units
-    self.kernel = self.add_weight((input_shape[-1], gates),
-                                  self.kernel_initializer, name="kernel")
-    self.recurrent_kernel = self.add_weight(
-        (self.units, gates), self.recurrent_initializer,
-        name="recurrent_kernel")
-    if self.use_bias:
-      self.bias = self.add_weight(self._bias_shape(), self._bias_init(),
-                                  name="bias")
-
-  def _bias_shape(self):
-    return (self._gates * self.units,)
-
-  def _bias_init(self):
-    return self.bias_initializer
-
-  def _input_bias(self):
-    return self.bias if self.use_bias else None
+    self._build_gate_weights(input_shape[-1])
 
   # Dropout masks are drawn once per sequence (the RNN layer calls
   # `prepare_dropout` before its loop), as Keras's DropoutRNNCell does.
   def prepare_dropout(self, training, batch, features, dtype):
-    self._dropout_masks = _recurrent._RNN._masks(self, training, batch,
-                                                 features, dtype)
+    self._dropout_masks = self._masks(training, batch, features, dtype)
 
   def clear_dropout(self):
     self._dropout_masks = None
@@ -100,8 +54,7 @@ class _Cell(Layer):
     dtype = inputs.dtype
     masks = self._dropout_masks
     if masks is None:
-      masks = _recurrent._RNN._masks(self, training, inputs.shape[0],
-                                     inputs.shape[-1], dtype)
+      masks = self._masks(training, inputs.shape[0], inputs.shape[-1], dtype)
     input_masks, recurrent_masks = masks
     projected = _recurrent._project(inputs, self.kernel.astype(dtype),
                                     input_masks, self._gates)
@@ -120,23 +73,7 @@ class _Cell(Layer):
             for _ in range(self._num_states)]
 
   def get_config(self):
-    return {
-        **super().get_config(), "units": self.units,
-        "activation": activations.serialize(self.activation),
-        "recurrent_activation": activations.serialize(
-            self.recurrent_activation),
-        "use_bias": self.use_bias,
-        "kernel_initializer": initializers.serialize(self.kernel_initializer),
-        "recurrent_initializer": initializers.serialize(
-            self.recurrent_initializer),
-        "bias_initializer": initializers.serialize(self.bias_initializer),
-        "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout,
-        "seed": self.seed, **self._weight_extras_config(),
-    }
-
-
-def _extras(**kw):
-  return kw
+    return {**super().get_config(), **self._gate_config()}
 
 
 class SimpleRNNCell(_Cell):
@@ -167,12 +104,7 @@ class SimpleRNNCell(_Cell):
     super().__init__(units, activation, "sigmoid", use_bias,
                      kernel_initializer, recurrent_initializer,
                      bias_initializer, dropout, recurrent_dropout, seed,
-                     _extras(kernel_regularizer=kernel_regularizer,
-                             recurrent_regularizer=recurrent_regularizer,
-                             bias_regularizer=bias_regularizer,
-                             kernel_constraint=kernel_constraint,
-                             recurrent_constraint=recurrent_constraint,
-                             bias_constraint=bias_constraint), **kwargs)
+                     _recurrent.extras_of(locals()), **kwargs)
 
   def get_config(self):
     config = super().get_config()
@@ -207,12 +139,7 @@ class LSTMCell(_Cell):
     super().__init__(units, activation, recurrent_activation, use_bias,
                      kernel_initializer, recurrent_initializer,
                      bias_initializer, dropout, recurrent_dropout, seed,
-                     _extras(kernel_regularizer=kernel_regularizer,
-                             recurrent_regularizer=recurrent_regularizer,
-                             bias_regularizer=bias_regularizer,
-                             kernel_constraint=kernel_constraint,
-                             recurrent_constraint=recurrent_constraint,
-                             bias_constraint=bias_constraint), **kwargs)
+                     _recurrent.extras_of(locals()), **kwargs)
     self.unit_forget_bias = _recurrent._check_bool(
         "LSTMCell", "unit_forget_bias", unit_forget_bias)
 
@@ -249,12 +176,7 @@ class GRUCell(_Cell):
     super().__init__(units, activation, recurrent_activation, use_bias,
                      kernel_initializer, recurrent_initializer,
                      bias_initializer, dropout, recurrent_dropout, seed,
-                     _extras(kernel_regularizer=kernel_regularizer,
-                             recurrent_regularizer=recurrent_regularizer,
-                             bias_regularizer=bias_regularizer,
-                             kernel_constraint=kernel_constraint,
-                             recurrent_constraint=recurrent_constraint,
-                             bias_constraint=bias_constraint), **kwargs)
+                     _recurrent.extras_of(locals()), **kwargs)
     self.reset_after = _recurrent._check_bool("GRUCell", "reset_after",
                                               reset_after)
 

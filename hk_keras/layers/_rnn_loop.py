@@ -88,11 +88,25 @@ def check_mask(layer, mask, batch, timesteps):
   return mask
 
 
+def _replica_rows(kept, batch):
+  """Under the pmap strategy each replica sees `batch` rows of the global
+  batch, while the kept states (replicated Haiku state) hold every row:
+  the replica reads its own rows (None: no such split applies)."""
+  from .._core import _replica  # pylint: disable=g-import-not-at-top
+  scope = _replica.current()
+  if scope.axis_name is None or kept.shape[0] != batch * scope.num_replicas:
+    return None
+  start = jax.lax.axis_index(scope.axis_name) * batch
+  return jax.lax.dynamic_slice_in_dim(kept, start, batch, axis=0)
+
+
 def stateful_initial(layer, zeros):
   """The states kept from the previous batch (Haiku state), or `zeros`."""
   flat, treedef = jax.tree_util.tree_flatten(zeros)
   kept = [hk.get_state(STATE_NAME.format(i), z.shape, z.dtype,
                        init=jnp.zeros) for i, z in enumerate(flat)]
+  kept = [k if k.shape == z.shape or _replica_rows(k, z.shape[0]) is None
+          else _replica_rows(k, z.shape[0]) for k, z in zip(kept, flat)]
   for i, (k, z) in enumerate(zip(kept, flat)):
     if k.shape != z.shape:
       raise ValueError(
@@ -105,8 +119,18 @@ def stateful_initial(layer, zeros):
 
 
 def stateful_store(final):
+  """Keeps the final states for the next batch. Under pmap every replica
+  stores all replicas' rows (gathered in replica order), so the replicated
+  state stays identical across devices and equals one device's."""
+  from .._core import _replica  # pylint: disable=g-import-not-at-top
+  scope = _replica.current()
   for i, s in enumerate(jax.tree_util.tree_leaves(final)):
-    hk.set_state(STATE_NAME.format(i), s)
+    name = STATE_NAME.format(i)
+    if scope.axis_name is not None and not hk.running_init():
+      kept = hk.get_state(name)
+      if kept.shape[0] == s.shape[0] * scope.num_replicas != s.shape[0]:
+        s = jax.lax.all_gather(s, scope.axis_name, axis=0, tiled=True)
+    hk.set_state(name, s)
 
 
 def reset_states(layer, states=None) -> None:
@@ -134,3 +158,70 @@ def mask_for_output(layer, mask):
   if layer.return_state:
     return [output_mask] + [None] * layer._state_count()
   return output_mask
+
+
+# -- what every recurrent layer shares: its flags, mask rule and outputs ------
+
+FLAGS = ("return_sequences", "return_state", "go_backwards", "stateful",
+         "unroll", "zero_output_for_mask")
+
+
+def set_flags(layer, **flags) -> None:
+  """Checks and sets the Keras sequence flags (`FLAGS`) of an RNN layer."""
+  for name, value in flags.items():
+    if name not in FLAGS:
+      raise TypeError(f"{name!r} is not a recurrent layer flag.")
+    if not isinstance(value, bool):
+      raise ValueError(
+          f"{type(layer).__name__} argument `{name}` must be True or False. "
+          f"Received: {name}={value!r}")
+    setattr(layer, name, value)
+
+
+def flags_of(arguments: dict) -> dict:
+  """The sequence flags among a constructor's `locals()`."""
+  return {k: v for k, v in arguments.items() if k in FLAGS}
+
+
+def flags_config(layer) -> dict:
+  return {name: getattr(layer, name) for name in FLAGS}
+
+
+def initial_carry(layer, initial_state, zeros):
+  """`initial_state` if given, else the kept states of a stateful layer, else
+  `zeros` (the carry structure)."""
+  if initial_state is not None:
+    return initial_state
+  if layer.stateful:
+    return stateful_initial(layer, zeros)
+  return zeros
+
+
+def run_layer(layer, step, xs, carry, mask):
+  """The one recurrent loop of every RNN layer: `run` with the layer's
+  flags, the final states kept when stateful, and Keras's outputs (the last
+  output or all of them in processing order, then the states)."""
+  outputs, final = run(step, xs, carry, mask, layer.go_backwards,
+                       layer.unroll, layer.zero_output_for_mask)
+  if layer.stateful:
+    stateful_store(final)
+  output = (jnp.swapaxes(outputs, 0, 1) if layer.return_sequences
+            else outputs[-1])
+  if layer.return_state:
+    return (output,) + tuple(final)
+  return output
+
+
+class SequenceLayerMixin:
+  """`compute_mask` and `reset_states` of every recurrent layer."""
+
+  def compute_mask(self, inputs, previous_mask):
+    del inputs
+    return mask_for_output(self, previous_mask)
+
+  def reset_states(self, states=None):
+    """Zeros the states a `stateful=True` layer keeps between batches."""
+    reset_states(self, states)
+
+  def reset_state(self, states=None):
+    reset_states(self, states)

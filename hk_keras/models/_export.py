@@ -203,18 +203,43 @@ def _input_names(model, count):
   return names
 
 
+def tf_conversion_plan(serve, arg_specs):
+  """What `jax2tf.convert` and `tf.function` are given, TensorFlow aside.
+
+  A TensorFlow signature is a flat list of tensors, so the serving function
+  takes the input leaves in order (dicts and nested inputs are rebuilt
+  inside it). Each leaf gets a jax2tf polymorphic shape string, the batch
+  dimension named "batch" as in the "jax" format, and a `tf.TensorSpec`
+  shape with None for the symbolic dimensions.
+
+  Returns:
+    `(flat_serve(*leaves), polymorphic_shapes, [(shape, dtype)] per leaf)`.
+  """
+  leaves, treedef = jax.tree_util.tree_flatten(arg_specs)
+
+  def flat_serve(*flat):
+    return serve(*jax.tree_util.tree_unflatten(treedef, list(flat)))
+
+  polymorphic = ["(" + ", ".join(str(d) for d in leaf.shape) + ")"
+                 for leaf in leaves]
+  specs = [([d if isinstance(d, int) else None for d in leaf.shape],
+            np.dtype(leaf.dtype)) for leaf in leaves]
+  return flat_serve, polymorphic, specs
+
+
 def _write_tf_saved_model(filepath, serve, arg_specs):
+  """A TF SavedModel through jax2tf (native serialization: the StableHLO
+  runs in one XlaCallModule op), signature "serving_default". Untested in
+  hk_keras's CI, which has no TensorFlow."""
   if importlib.util.find_spec("tensorflow") is None:
     raise ImportError(_NO_TENSORFLOW)
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   from jax.experimental import jax2tf  # pylint: disable=g-import-not-at-top
-  leaves = jax.tree_util.tree_leaves(arg_specs)
-  polymorphic = [
-      "(" + ", ".join(str(d) for d in leaf.shape) + ")" for leaf in leaves]
-  converted = jax2tf.convert(serve, polymorphic_shapes=polymorphic)
-  signature = [tf.TensorSpec([d if isinstance(d, int) else None
-                              for d in leaf.shape], leaf.dtype)
-               for leaf in leaves]
+  flat_serve, polymorphic, specs = tf_conversion_plan(serve, arg_specs)
+  # Serving only: no gradient function is recorded.
+  converted = jax2tf.convert(flat_serve, polymorphic_shapes=polymorphic,
+                             with_gradient=False)
+  signature = [tf.TensorSpec(shape, dtype) for shape, dtype in specs]
   module = tf.Module()
   module.serve = tf.function(converted, input_signature=signature,
                              autograph=False)

@@ -49,8 +49,10 @@ class Sequential(Model):
         # Strings reach the model through its leading host layers, which
         # turn them into numbers first: the model builds on those.
         return
-      self._input_spec = _input.ShapeSpec(
-          (None,) + tuple(layer.input_shape[1:]), layer.dtype)
+      # A fixed batch size (Input(..., batch_size=n)) is kept, as the
+      # Functional API keeps it: stateful RNNs build their states for it.
+      self._input_spec = _input.ShapeSpec(tuple(layer.input_shape),
+                                          layer.dtype)
       return
     if not isinstance(layer, Layer):
       raise TypeError(

@@ -153,7 +153,10 @@ def load_model(filepath, custom_objects: Optional[Mapping[str, Any]] = None,
   in proportion to the model the config describes, and at most `max_bytes`.
 
   Args:
-    filepath: a `.keras` file.
+    filepath: a `.keras` file, or an Orbax checkpoint directory written by
+      `hk_keras.callbacks.OrbaxCheckpoint` or `BackupAndRestore(backend=
+      "orbax")` (the directory, its backup_dir, or one step directory; the
+      latest step by default), which needs the `orbax` extra.
     custom_objects: `{name: object}` for custom classes and functions, the
       functions of `Lambda`/`HaikuLayer` layers (by function or layer name),
       and compile arguments that could not be saved as config, under the keys
@@ -179,6 +182,10 @@ def load_model(filepath, custom_objects: Optional[Mapping[str, Any]] = None,
       problem.
   """
   filepath = os.fspath(filepath)
+  if os.path.isdir(filepath):  # an Orbax checkpoint directory
+    from . import _orbax_io  # pylint: disable=g-import-not-at-top
+    return _orbax_io.load_model_dir(filepath, custom_objects, compile,
+                                    safe_mode)
   from . import _keras3_io  # pylint: disable=g-import-not-at-top
   if _keras3_io.is_keras3_archive(filepath):
     return _keras3_io.load_model(filepath, custom_objects, compile, safe_mode,

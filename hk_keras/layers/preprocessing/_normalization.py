@@ -31,6 +31,8 @@ class Normalization(Layer):
     invert: apply the inverse, `mean + x * sqrt(variance)`.
   """
 
+  supports_masking = True  # masks pass through, as in Keras 3
+
   def __init__(self, axis=-1, mean=None, variance=None, invert=False,
                **kwargs):
     super().__init__(**kwargs)
