@@ -20,8 +20,10 @@ BACKENDS = sys.argv[1].split(",")
 GROUPS_RUN = (sys.argv[2] if len(sys.argv) > 2 else "core").split(",")
 BACKEND = None  # the backend of the cases now running (set in __main__)
 DEVICES = int(sys.argv[3]) if len(sys.argv) > 3 else 4
-os.environ["XLA_FLAGS"] = (
-    f"--xla_force_host_platform_device_count={DEVICES}")
+os.environ["XLA_FLAGS"] = " ".join(
+    [f for f in os.environ.get("XLA_FLAGS", "").split()
+     if "device_count" not in f] +  # other flags (conftest's) are kept
+    [f"--xla_force_host_platform_device_count={DEVICES}"])
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
