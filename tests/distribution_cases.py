@@ -1,22 +1,29 @@
 """Data-parallel cases, run in a subprocess by tests/test_distribution.py.
 
-    python tests/distribution_cases.py BACKEND GROUP [DEVICES]
+    python tests/distribution_cases.py BACKENDS GROUPS [DEVICES]
 
 JAX must see several devices, so XLA_FLAGS is set here before JAX starts
 (4 CPU devices by default). Each case trains or evaluates the same model on
-one device and under `DataParallel(backend=BACKEND)` and records the largest
-differences; the last stdout line is a JSON dict of results, which the tests
-check. GROUP "core" runs the quick cases, "full" the slower ones.
+one device and under `DataParallel(backend=BACKEND)` for each of BACKENDS
+(comma-separated, e.g. "pmap,sharding") and records the largest
+differences; the last stdout line is a JSON dict {backend: results}, which
+the tests check. GROUPS (comma-separated) are "core" (the quick cases) and
+"full" (the slower ones). One process runs them all: JAX starts once, and
+each one-device reference run is computed once and compared with every
+backend (it does not depend on the backend).
 """
 import json
 import os
 import sys
 
-BACKEND = sys.argv[1]
-GROUP = sys.argv[2] if len(sys.argv) > 2 else "core"
+BACKENDS = sys.argv[1].split(",")
+GROUPS_RUN = (sys.argv[2] if len(sys.argv) > 2 else "core").split(",")
+BACKEND = None  # the backend of the cases now running (set in __main__)
 DEVICES = int(sys.argv[3]) if len(sys.argv) > 3 else 4
-os.environ["XLA_FLAGS"] = (
-    f"--xla_force_host_platform_device_count={DEVICES}")
+os.environ["XLA_FLAGS"] = " ".join(
+    [f for f in os.environ.get("XLA_FLAGS", "").split()
+     if "device_count" not in f] +  # other flags (conftest's) are kept
+    [f"--xla_force_host_platform_device_count={DEVICES}"])
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
@@ -26,6 +33,15 @@ import hk_keras  # noqa: E402
 from hk_keras import layers  # noqa: E402
 
 RESULTS = {}
+# One-device reference runs, computed once for all backends.
+_SINGLE = {}
+
+
+def single(key, run):
+  """`run()` the first time `key` is asked for, its cached result after."""
+  if key not in _SINGLE:
+    _SINGLE[key] = run()
+  return _SINGLE[key]
 
 
 def dist():
@@ -98,13 +114,13 @@ def compiled(make, distribution, **kwargs):
 
 def fit_both(name, make, x, y, epochs=1, batch_size=8, **compile_kwargs):
   """Same fit on one device and data parallel; params and logs compared."""
-  out = []
-  for distribution in (None, dist()):
+  def run(distribution):
     model = compiled(make, distribution, **compile_kwargs)
     history = model.fit(x, y, batch_size=batch_size, epochs=epochs,
                         verbose=0)
-    out.append((model.get_weights(), history.history))
-  (w1, h1), (w2, h2) = out
+    return model.get_weights(), history.history
+  w1, h1 = single(name, lambda: run(None))
+  w2, h2 = run(dist())
   RESULTS[name] = {"params": max_diff(w1, w2), "logs": max_diff(h1, h2),
                    "steps": epochs * -(-len(x) // batch_size)}
 
@@ -143,15 +159,21 @@ def case_dropout_reproducible():
 def case_evaluate_predict():
   x, y = data(37)
   metrics = ["accuracy", MaxProbability()]
-  single = compiled(mlp, None, metrics=metrics)
-  single.fit(x, y, batch_size=8, verbose=0)
+
+  def run_single():
+    model = compiled(mlp, None, metrics=metrics)
+    model.fit(x, y, batch_size=8, verbose=0)
+    return model.get_weights(), {
+        batch_size: (model.evaluate(x, y, batch_size=batch_size, verbose=0),
+                     model.predict(x, batch_size=batch_size, verbose=0))
+        for batch_size in (10, 6, 40)}
+  weights, reference = single("evaluate_predict", run_single)
   parallel = compiled(mlp, dist(), metrics=metrics)
-  parallel.set_weights(single.get_weights())
+  parallel.set_weights(weights)
   out = {}
   for batch_size in (10, 6, 40):
-    e1 = single.evaluate(x, y, batch_size=batch_size, verbose=0)
+    e1, p1 = reference[batch_size]
     e2 = parallel.evaluate(x, y, batch_size=batch_size, verbose=0)
-    p1 = single.predict(x, batch_size=batch_size, verbose=0)
     p2 = parallel.predict(x, batch_size=batch_size, verbose=0)
     out[str(batch_size)] = {"evaluate": max_diff(e1, e2),
                             "predict": max_diff(p1, p2),
@@ -165,16 +187,16 @@ def case_generators():
   def batches():
     for start in (0, 8, 16):  # 8, 8, then 6 rows (6 does not split over 4)
       yield x[start:start + 8], y[start:start + 8]
-  results = []
-  for distribution in (None, dist()):
+  def run(distribution):
     model = compiled(mlp, distribution)
     history = model.fit(batches(), epochs=2, verbose=0)
     evaluated = model.evaluate(batches(), verbose=0)
     predicted = model.predict((b[0] for b in batches()), verbose=0)
     on_batch = model.train_on_batch(x[:6], y[:6])
     tested = model.test_on_batch(x[:6], y[:6])
-    results.append((model.get_weights(), history.history, evaluated,
-                    predicted, on_batch, tested))
+    return (model.get_weights(), history.history, evaluated, predicted,
+            on_batch, tested)
+  results = [single("generators", lambda: run(None)), run(dist())]
   RESULTS["generators"] = {
       "params": max_diff(results[0][0], results[1][0]),
       "logs": max_diff(results[0][1:3], results[1][1:3]),
@@ -263,13 +285,14 @@ def case_mixed_precision():
     hk_keras.mixed_precision.set_global_policy("float32")
   # float16 with large inputs: some steps overflow and are skipped; the
   # replicas must skip the same steps as one device.
-  scales = []
+  def loss_scale(distribution):
+    model = compiled(mlp, distribution)
+    model.fit(x * 30, y, batch_size=8, epochs=2, verbose=0)
+    return float(model._ts.loss_scale.loss_scale)
   hk_keras.mixed_precision.set_global_policy("mixed_float16")
   try:
-    for distribution in (None, dist()):
-      model = compiled(mlp, distribution)
-      model.fit(x * 30, y, batch_size=8, epochs=2, verbose=0)
-      scales.append(float(model._ts.loss_scale.loss_scale))
+    scales = [single("float16_loss_scale", lambda: loss_scale(None)),
+              loss_scale(dist())]
   finally:
     hk_keras.mixed_precision.set_global_policy("float32")
   RESULTS["float16_loss_scales"] = scales
@@ -339,6 +362,10 @@ GROUPS = {
 
 if __name__ == "__main__":
   assert len(jax.devices()) == DEVICES, jax.devices()
-  for case in GROUPS[GROUP]:
-    case()
-  print(json.dumps(RESULTS))
+  ALL = {}
+  for BACKEND in BACKENDS:
+    RESULTS = ALL[BACKEND] = {}
+    for group in GROUPS_RUN:
+      for case in GROUPS[group]:
+        case()
+  print(json.dumps(ALL))

@@ -1,11 +1,13 @@
 """Data parallelism (hk_keras.distribution) on 4 CPU devices.
 
-JAX picks its device count when it starts, so every case runs in a
+JAX picks its device count when it starts, so the cases run in a
 subprocess (tests/distribution_cases.py) with
 XLA_FLAGS=--xla_force_host_platform_device_count=4 set before JAX starts;
 it compares each data-parallel run with the same run on one device and
-reports the largest differences as JSON. Nothing is skipped: a failure to
-start the subprocess fails the test.
+reports the largest differences as JSON. One subprocess runs every case for
+both backends (JAX and the one-device reference runs once, not per backend
+and group); the slow group is left out when no slow test is selected.
+Nothing is skipped: a failure to start the subprocess fails the test.
 """
 import json
 import os
@@ -22,27 +24,37 @@ BACKENDS = ("pmap", "sharding")
 ATOL = 1e-5
 
 
-def _run(backend, group):
+def _run(backends, groups):
   env = dict(os.environ)
-  env.pop("XLA_FLAGS", None)  # the script sets its own
+  # The script sets its own device count (and keeps the other flags).
   env["JAX_PLATFORMS"] = "cpu"
   # The checkout under test, not whatever hk_keras the interpreter finds.
   env["PYTHONPATH"] = os.pathsep.join(
       [str(CASES.parent.parent)] + [p for p in [env.get("PYTHONPATH")] if p])
-  proc = subprocess.run([sys.executable, str(CASES), backend, group],
+  proc = subprocess.run([sys.executable, str(CASES), ",".join(backends),
+                         ",".join(groups)],
                         capture_output=True, text=True, env=env, timeout=900)
   assert proc.returncode == 0, proc.stderr[-4000:]
   return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def core(request):
-  return request.param, _run(request.param, "core")
+@pytest.fixture(scope="module")
+def results(request):
+  """{backend: {case: result}}, from one subprocess for the whole module."""
+  here = request.node.path
+  slow = any(item.path == here and item.get_closest_marker("slow")
+             for item in request.session.items)
+  return _run(BACKENDS, ("core", "full") if slow else ("core",))
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def full(request):
-  return request.param, _run(request.param, "full")
+@pytest.fixture(params=BACKENDS)
+def core(request, results):
+  return request.param, results[request.param]
+
+
+@pytest.fixture(params=BACKENDS)
+def full(request, results):
+  return request.param, results[request.param]
 
 
 def test_mlp_with_batchnorm_matches_one_device(core):

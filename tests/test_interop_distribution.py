@@ -41,15 +41,17 @@ _CASE = textwrap.dedent("""
     rng = np.random.default_rng(0)
     x = rng.normal(size=(16, 4)).astype("float32")
     y = rng.normal(size=(16, 2)).astype("float32")
+    def fit(distribution):
+      m = model()
+      m.compile("adam", "mse", distribution=distribution)
+      m.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+      return m.params
+
+    one_device = fit(None)  # the same reference for both backends
     results = {{}}
     for backend in ("pmap", "sharding"):
-      runs = []
-      for distribution in (None, hk_keras.distribution.DataParallel(
-          backend=backend)):
-        m = model()
-        m.compile("adam", "mse", distribution=distribution)
-        m.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
-        runs.append(m.params)
+      runs = [one_device,
+              fit(hk_keras.distribution.DataParallel(backend=backend))]
       diffs = jax.tree_util.tree_map(
           lambda a, b: float(np.max(np.abs(np.asarray(a) - np.asarray(b)))),
           runs[0], runs[1])
