@@ -132,7 +132,7 @@ class TraceContext:
       self.traced_layers.append(layer)
     self.layer_stack.append(layer)
     try:
-      self._module_of(layer).build_once(tuple(input_shape))
+      self._module_of(layer)(None, None, build_shape=tuple(input_shape))
     finally:
       self.layer_stack.pop()
 
@@ -176,16 +176,23 @@ class _LayerModule(hk.Module):
     super().__init__(name=hk.force_name(full_name))
     self._layer = layer
 
-  def __call__(self, args, kwargs):
+  def __call__(self, args, kwargs, build_shape=None):
+    # Building runs inside __call__ (not a method of its own), so that the
+    # modules a build creates are named `layer/sublayer` as before, without
+    # Haiku's `~method` scope.
     from ..layers import _weight_exposure  # pylint: disable=g-import-not-at-top
     from ..layers import _weight_view  # pylint: disable=g-import-not-at-top
     ctx = current()
     layer = self._layer
+    if build_shape is not None:  # Context.build_layer
+      _build_once(ctx, layer, build_shape)
+      return None
     if ctx.views_made:
       args, kwargs = _weight_view.unwrap_tree((args, kwargs))
     if id(layer) not in ctx.built:
       first = args[0] if args else next(iter(kwargs.values()))
-      self.build_once(jax.tree_util.tree_map(lambda a: tuple(a.shape), first))
+      _build_once(ctx, layer,
+                  jax.tree_util.tree_map(lambda a: tuple(a.shape), first))
     changes = _weight_exposure.enter(ctx, layer)
     try:
       out = layer._call_with_autocast(args, kwargs)
@@ -197,24 +204,23 @@ class _LayerModule(hk.Module):
       _activity_losses(ctx, layer, out)
     return out
 
-  def build_once(self, input_shape):
-    """Builds the layer in this module's scope (once per trace)."""
-    from ..layers import _weight_exposure  # pylint: disable=g-import-not-at-top
-    ctx = current()
-    layer = self._layer
-    ctx.built.add(id(layer))
-    ctx.input_shapes.setdefault(id(layer), input_shape)
-    ctx.building.add(id(layer))
-    changes = _weight_exposure.enter(ctx, layer)
-    try:
-      layer._build_in_trace(input_shape)
-    finally:
-      _weight_exposure.leave(changes)
-      ctx.building.discard(id(layer))
-
   def set_weight_state(self, name, value):
     """`hk.set_state` in this module's scope (a view's assign)."""
     hk.set_state(name, value)
+
+
+def _build_once(ctx, layer, input_shape):
+  """Builds `layer` in the current module scope (once per trace)."""
+  from ..layers import _weight_exposure  # pylint: disable=g-import-not-at-top
+  ctx.built.add(id(layer))
+  ctx.input_shapes.setdefault(id(layer), input_shape)
+  ctx.building.add(id(layer))
+  changes = _weight_exposure.enter(ctx, layer)
+  try:
+    layer._build_in_trace(input_shape)  # pylint: disable=protected-access
+  finally:
+    _weight_exposure.leave(changes)
+    ctx.building.discard(id(layer))
 
 
 def _activity_losses(ctx, layer, out):

@@ -151,10 +151,12 @@ class LiveState:
       self.ts = None  # trainable flags changed: new optimizer state
     if self.ts is None:
       params, state = model.params, model.state
-      ts = self.strategy.put(self.strategy.broadcast(TrainState(
+      # Laid out by the distribution (params split under ModelParallel);
+      # `_first_state` already made fresh copies.
+      ts = self.strategy.put_train_state(self.strategy.broadcast(TrainState(
           *_first_state(self.options.tx, mask, params, state),
           utils.next_rng_key(), jnp.zeros((), jnp.int32),
-          self._init_metrics(), self.options.loss_scale)))
+          self._init_metrics(), self.options.loss_scale)), copy=False)
       self.mask = mask
       self.cache.clear()
       for r in model._records:  # pylint: disable=protected-access

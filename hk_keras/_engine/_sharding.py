@@ -74,9 +74,11 @@ class ShardingStrategy(Strategy):
     rep = lambda t: jax.tree_util.tree_map(lambda _: self._replicated, t)
     opt = None if ts.opt_state is None else _state_layout.follow_params(
         ts.opt_state, ts.params, params, self._replicated)
+    # The loss scale gets one sharding for its whole subtree (a pytree
+    # prefix): jmp's loss-scale classes cannot be rebuilt around shardings.
+    scale = None if ts.loss_scale is None else self._replicated
     return TrainState(params, self._tree_shardings(ts.state), opt,
-                      rep(ts.rng), rep(ts.step), rep(ts.metrics),
-                      rep(ts.loss_scale))
+                      rep(ts.rng), rep(ts.step), rep(ts.metrics), scale)
 
   def put_train_state(self, ts, copy=True):
     """`ts` laid out (each device receives only its shards); with `copy`
@@ -110,10 +112,10 @@ class ShardingStrategy(Strategy):
       with _replica.scope(None, num_replicas, self._constrain):
         return fn(*args)
 
-    compiled = []
+    compiled = {}  # by number of arguments
 
     def call(*args):
-      if not compiled:
+      if len(args) not in compiled:
         state = self.state_shardings(args[0]) if isinstance(
             args[0], TrainState) else self._replicated
         if static_argnums:
@@ -121,15 +123,23 @@ class ShardingStrategy(Strategy):
         else:
           out = self._out_shardings(jax.eval_shape(global_step, *args),
                                     state, batch_outputs)
-        compiled.append(self._one_step_at_a_time(self.devices, jax.jit(
+        compiled[len(args)] = (self._one_step_at_a_time(self.devices, jax.jit(
             global_step, donate_argnums=(0,) if donate_state else (),
             static_argnums=static_argnums,
             in_shardings=(state,) + (None,) * (len(args) - 1),
             out_shardings=out)))
-      return compiled[0](*args)
+      return compiled[len(args)](*args)
     return call
 
   # -- placement ---------------------------------------------------------------
+  @staticmethod
+  def _map_shardings(one, tree, shardings):
+    """one(leaf, sharding) over `tree`, `shardings` being a pytree prefix
+    of it (one sharding may cover a whole subtree)."""
+    return jax.tree_util.tree_map(
+        lambda s, sub: jax.tree_util.tree_map(lambda a: one(a, s), sub),
+        shardings, tree)
+
   def _place(self, tree, shardings, copy=True):
     alias = False if copy else None
     if self._multi_process:
@@ -140,7 +150,7 @@ class ShardingStrategy(Strategy):
           return jax.device_put(a, s, may_alias=alias)
         a = np.asarray(a)
         return jax.make_array_from_callback(a.shape, s, lambda i: a[i])
-      return jax.tree_util.tree_map(one, tree, shardings)
+      return self._map_shardings(one, tree, shardings)
     def one(a, s):
       if isinstance(a, jax.Array) and not a.sharding.is_equivalent_to(
           s, a.ndim):
@@ -148,7 +158,7 @@ class ShardingStrategy(Strategy):
         # reshard on the devices would compile a slicing program per shape).
         a = np.asarray(a)
       return jax.device_put(a, s, may_alias=alias)
-    return jax.tree_util.tree_map(one, tree, shardings)
+    return self._map_shardings(one, tree, shardings)
 
   def put(self, tree):
     return jax.device_put(tree, self._replicated)
