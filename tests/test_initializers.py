@@ -147,7 +147,10 @@ class ConstantInitializersTest(chex.TestCase):
   @chex.variants(with_jit=True, without_jit=True)
   def test_seeded_is_deterministic_under_jit(self):
     init = self.variant(lambda: I.HeNormal(seed=7)((4, 5)))
-    chex.assert_trees_all_equal(init(), I.HeNormal(seed=7)((4, 5)))
+    # Same draws; compiled and op-by-op arithmetic may differ in the last bit
+    # (XLA fuses the scaling differently, e.g. at the suite's -O0).
+    chex.assert_trees_all_close(init(), I.HeNormal(seed=7)((4, 5)),
+                                rtol=1e-6, atol=0)
 
 
 def test_seeded_initializers_match_keras_bitwise():

@@ -5,8 +5,9 @@ engine sends it to the device in fixed-size **chunks** of `K` batches
 (`chunk_batches`: K is fixed by the batch's row size, `steps_per_execution`
 and the device data budget, never by the dataset size), assembled on the
 host in the epoch's order and placed a few ahead of the steps
-(`array_chunks`). The last chunk is padded with zero rows; steps only run
-on its real batches, and a last partial batch runs under the padding mask.
+(`array_chunks`). The last chunk is padded with copies of a real row;
+steps only run on its real batches, and a last partial batch runs under the
+padding mask.
 So every compiled step sees one shape per batch size, whatever the dataset
 size, and no dataset is ever held whole on the device.
 
@@ -109,21 +110,25 @@ def chunk_batches(tree, batch_rows, multiple=1):
   return max(multiple, k // multiple * multiple)
 
 
-def _take(a, index, start, stop, size):
+def _take(a, index, start, stop, size, zeros=False):
   """Rows `start:stop` of host array `a` (of `index[start:stop]` when
-  `index` is given) in the engine's dtype, zero rows padding to `size`."""
+  `index` is given) in the engine's dtype, padded to `size` rows with
+  copies of its first row: padding that is real data keeps the masked rows
+  finite (an all-zero row can be all padding to a masking model and give
+  0/0, and NaN * 0 would reach the loss)."""
   part = a[start:stop] if index is None else a[index[start:stop]]
   part = _data.canonical(np.asarray(part))
   if part.shape[0] < size:
-    part = np.concatenate([part, np.zeros(
-        (size - part.shape[0],) + part.shape[1:], part.dtype)])
+    fill = (np.zeros((size - part.shape[0],) + part.shape[1:], part.dtype)
+            if zeros else np.repeat(part[:1], size - part.shape[0], axis=0))
+    part = np.concatenate([part, fill])
   return part
 
 
 def array_chunks(strategy, tree, index, num_rows, chunk_rows, extra=None):
   """Device chunks of `chunk_rows` rows of host data `tree`, a few placed
   ahead of their use: rows `index[:num_rows]` (or `0:num_rows` with `index`
-  None), the last chunk padded with zero rows. With `extra` (a host vector
+  None), the last chunk padded with copies of its first row. With `extra` (a host vector
   of `num_rows` values, e.g. a padding mask) yields (chunk, extra chunk).
 
   Only the chunks in flight are on the device (and, on CPU, in memory
@@ -135,7 +140,8 @@ def array_chunks(strategy, tree, index, num_rows, chunk_rows, extra=None):
       chunk = jax.tree_util.tree_map(
           lambda a: _take(a, index, start, stop, chunk_rows), tree)
       if extra is not None:
-        chunk = (chunk, _take(extra, None, start, stop, chunk_rows))
+        chunk = (chunk, _take(extra, None, start, stop, chunk_rows,
+                               zeros=True))
       yield chunk
   return _data.prefetch(host_chunks(), strategy.put,
                         size=CHUNKS_IN_FLIGHT - 1)

@@ -336,6 +336,9 @@ def _eval_layout(strategy, n, batch_size, steps):
 def _evaluate_arrays(live, arrays, batch_size, steps=None, cbs=None):
   strategy = live.strategy
   host = _batching.host_arrays(arrays.tree)
+  # Data smaller than one batch runs as one batch of its size, as in Keras
+  # (losses added in `call` then see no padded rows).
+  batch_size = max(1, min(batch_size, arrays.num_samples))
   index, mask, size, num_batches = _eval_layout(
       strategy, arrays.num_samples, batch_size, steps)
   per_chunk = _batching.chunk_batches(host, size)
