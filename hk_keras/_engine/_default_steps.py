@@ -141,6 +141,16 @@ def default_train_step(model, state, data):
       name = "/".join(str(getattr(k, "key", k)) for k in path)
       checkify.check(jnp.all(jnp.isfinite(g)),
                      _NONFINITE_HINT.format(f"gradient of {name}"))
+  return finish_train_step(model, state, grads, new_model_state, rng,
+                           (loss, x, y, y_pred, sample_weight))
+
+
+def finish_train_step(model, state, grads, new_model_state, rng, batch_out):
+  """The end of a train step (default or DP-SGD): the optimizer update, a
+  float16 step with non-finite gradients skipped (loss scale adjusted), the
+  new Haiku state and RNG, then metrics and logs. `batch_out`: (loss, x, y,
+  y_pred, sample_weight)."""
+  scale = getattr(state, "loss_scale", None)
   with _reduced_gradients():
     new = model.apply_gradients(state, grads)
   if scale is not None:
@@ -151,7 +161,7 @@ def default_train_step(model, state, data):
     new = new._replace(params=params, opt_state=opt_state,
                        loss_scale=scale.adjust(finite))
   new = new._replace(state=new_model_state, rng=rng)
-  return _metrics_and_logs(model, new, loss, x, y, y_pred, sample_weight)
+  return _metrics_and_logs(model, new, *batch_out)
 
 
 def default_test_step(model, state, data, mask=None):

@@ -13,7 +13,6 @@ nothing. Everything is traced once; no host work per step.
 import haiku as hk
 import jax
 import jax.numpy as jnp
-import jmp
 from jax.experimental import checkify
 
 from .._core import _context
@@ -108,18 +107,8 @@ def train_step(model, state, data):
   if live.options.debug:
     checkify.check(jnp.isfinite(loss), _default_steps._NONFINITE_HINT.format(  # pylint: disable=protected-access
         "loss"))
-  with _default_steps._reduced_gradients():  # pylint: disable=protected-access
-    new = model.apply_gradients(state, grads)
-  if scale is not None:
-    finite = jmp.all_finite(grads)
-    params, opt_state, new_model_state = jmp.select_tree(
-        finite, (new.params, new.opt_state, new_model_state),
-        (state.params, state.opt_state, state.state))
-    new = new._replace(params=params, opt_state=opt_state,
-                       loss_scale=scale.adjust(finite))
-  new = new._replace(state=new_model_state, rng=rng)
-  return _default_steps._metrics_and_logs(  # pylint: disable=protected-access
-      model, new, loss, x, y, y_pred, None)
+  return _default_steps.finish_train_step(
+      model, state, grads, new_model_state, rng, (loss, x, y, y_pred, None))
 
 
 def _divisor(dp, num, mask):
