@@ -241,10 +241,8 @@ class _RNN(_rnn_loop.SequenceLayerMixin, _GateLayer):
     self._build_gate_weights(input_shape[-1])
 
   # -- the recurrence -------------------------------------------------------
-  def _step(self, carry, inputs_t, recurrent_masks):
-    """One step: (carry, projected inputs) -> (new carry, output)."""
-    raise NotImplementedError(  # abstract: LSTM and GRU define their cell
-        f"{type(self).__name__} must define _step (its recurrent cell).")
+  # Each subclass (SimpleRNN, LSTM, GRU) defines its cell as
+  # `_step(carry, projected inputs, recurrent masks) -> (new carry, output)`.
 
   def _initial_carry(self, initial_state, batch, dtype):
     if initial_state is None:
