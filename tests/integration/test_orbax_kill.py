@@ -14,7 +14,7 @@ from hk_keras import layers
 pytestmark = pytest.mark.slow
 
 _KILLED = textwrap.dedent("""
-    import os, signal, sys
+    import os, signal, sys, time
     import numpy as np
     sys.path.insert(0, {root!r})
     import hk_keras
@@ -27,6 +27,12 @@ _KILLED = textwrap.dedent("""
     class Kill(hk_keras.callbacks.Callback):
       def on_epoch_end(self, epoch, logs=None):
         if epoch == 1:  # the second save was just started in the background
+          # Kill once it has visibly begun (its temporary directory, or the
+          # finished step, exists), so the test never races Orbax's start.
+          deadline = time.monotonic() + 60
+          while time.monotonic() < deadline and not any(
+              e.startswith("2") for e in os.listdir({directory!r})):
+            time.sleep(0.001)
           os.kill(os.getpid(), signal.SIGKILL)
 
     x = np.ones((16, 64), "float32")
