@@ -23,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import utils
+from .._core import _run_once
 from ..layers import _layer
 from . import _default_steps
 from ._step_cache import StepCache
@@ -35,16 +36,17 @@ def _copy(tree):
 
 def _first_state(tx, mask, params, state):
   """(params, state, optimizer state): copies of the layers' weights and
-  the optimizer's initial slots, made by one compiled program (eagerly,
-  each leaf's copy and each slot's zeros compiled a program of its own,
-  ~20 on an MLP with Adam: a good part of the time to the first step).
+  the optimizer's initial slots, made by one program compiled for compile
+  time (`_core/_run_once.py`; eagerly, each leaf's copy and each slot's
+  zeros compiled a program of its own: a good part of the time to the
+  first step).
   Copies: the state is donated to each step, so it must not share buffers
   with the layers nor with itself (optax may reuse one zeros buffer)."""
 
   def make(params, state):
     trainable, _ = split_trainable(params, mask)
     return _copy(params), _copy(state), _copy(tx.init(trainable))
-  return jax.jit(make)(params, state)
+  return _run_once.run_once(make, params, state)
 
 
 class LiveState:

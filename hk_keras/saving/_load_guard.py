@@ -16,6 +16,8 @@ from typing import Callable, Optional
 import jax
 import jax.numpy as jnp
 
+from .._core import _run_once
+
 _local = threading.local()
 
 
@@ -47,11 +49,31 @@ def initial_weights(model, specs):
   rng = utils.next_rng_key()
   check = _check()
   if check is None:
-    dummies = jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype),
-                                     specs)
-    return model.transformed.init(rng, *dummies)
+    return _init(model, rng, specs)
   params, state = jax.eval_shape(model.transformed.init, rng, *specs)
   check(model, params, state)
   zeros = lambda s: jnp.zeros(s.shape, s.dtype)
   return (jax.tree_util.tree_map(zeros, params),
           jax.tree_util.tree_map(zeros, state))
+
+
+# What stops a compiled init: a layer whose build or call needs concrete
+# values (Python control flow on an array, `np.asarray` of an input).
+_NEEDS_EAGER = (jax.errors.ConcretizationTypeError,
+                jax.errors.TracerArrayConversionError,
+                jax.errors.TracerIntegerConversionError,
+                jax.errors.TracerBoolConversionError)
+
+
+def _init(model, rng, specs):
+  """Runs `model.transformed.init` as one compiled program (see
+  `_core/_run_once.py`); the forward pass it traces is dropped by XLA,
+  only the weights are returned. A model that cannot be traced (a layer
+  needing concrete values while it builds) is initialised eagerly."""
+  zeros = lambda: jax.tree_util.tree_map(
+      lambda s: jnp.zeros(s.shape, s.dtype), specs)
+  try:
+    return _run_once.run_once(
+        lambda rng: model.transformed.init(rng, *zeros()), rng)
+  except _NEEDS_EAGER:
+    return model.transformed.init(rng, *zeros())
