@@ -32,7 +32,10 @@ GLOBALS = {
     ("builtins", "bytes"): "bytes",
 }
 
-_DTYPE_NAME = re.compile(r"[a-zA-Z?]\d{0,6}\Z")
+# The names `np.dtype.__reduce__` gives plain dtypes (bool, ints, floats,
+# complex, object, bytes, str); void, datetime and others are not read.
+_DTYPE_NAME = re.compile(
+    r"(b1|[iu][1248]|f(2|4|8|12|16)|c(8|16|24|32)|O[48]|[SU]\d{0,9})\Z")
 
 
 class Global:
@@ -84,9 +87,13 @@ def reduce(r, func, args):
         or args[0].kind != "ndarray"):
       raise r.refuse("`_reconstruct` is asked to build something other "
                      "than a plain numpy.ndarray")
+    if args[2] not in ("b", b"b"):  # The placeholder dtype NumPy writes.
+      raise r.broken(f"bad `_reconstruct` arguments {_short(args[1:])}")
+    _check_shape(r, args[1])
     return Pending("array")
   if kind == "dtype":
-    if not 1 <= len(args) <= 3 or not isinstance(args[0], (str, bytes)):
+    if (not 1 <= len(args) <= 3 or not isinstance(args[0], (str, bytes))
+        or not all(isinstance(flag, int) for flag in args[1:])):
       raise r.broken(f"bad numpy.dtype arguments {_short(args)}")
     name = args[0]
     name = name.decode("latin1") if isinstance(name, bytes) else name
@@ -137,7 +144,8 @@ def build(r, obj, state):
 
 
 def _dtype(r, name, state):
-  if len(state) not in (8, 9) or any(s is not None for s in state[2:5]):
+  if (len(state) not in (8, 9) or state[0] not in (3, 4)
+      or any(s is not None for s in state[2:5])):
     raise r.broken(f"unsupported dtype state {_short(state)} (only plain, "
                    "unstructured dtypes are read)")
   if len(state) == 9 and state[8] is not None:
@@ -174,8 +182,10 @@ def _check_shape(r, shape):
 
 
 def _array(r, state):
-  if len(state) == 5:
-    state = state[1:]  # (version, shape, dtype, is_fortran, data)
+  if len(state) == 5:  # (version, shape, dtype, is_fortran, data)
+    if state[0] != 1:
+      raise r.broken(f"unsupported array state version {_short(state[0])}")
+    state = state[1:]
   if len(state) != 4:
     raise r.broken("the state of an array must have 4 or 5 items")
   shape, dtype, fortran, data = state

@@ -57,6 +57,12 @@ class _Reader:
     self.depth, self.attached = {}, set()
     (self.ops, self.names), self.op_pos = _opcodes(self), 0
 
+  def close(self):
+    """Frees what was read now (the handlers and the reader form a cycle,
+    which would otherwise wait for the garbage collector)."""
+    self.stack, self.memo, self.ops, self.depth = [], {}, {}, {}
+    self.attached = set()
+
   # -- errors --------------------------------------------------------------
 
   def refuse(self, what):
@@ -207,28 +213,31 @@ class _Reader:
   def ints(self, pos):
     """Reads a run of BININT1/BININT2/BININT, as fast as Python allows: the
     word lists of IMDB and Reuters are millions of them. Returns where the
-    run stops (at a truncated one, the main loop reports it)."""
-    data, stack, end = self.data, self.stack, len(self.data)
-    room = MAX_STACK - len(stack)
+    run stops; the main loop's handlers read the last few bytes of the file
+    (and report a truncated opcode or a full stack)."""
+    data, stack = self.data, self.stack
     append, h, i = stack.append, _UINT16.unpack_from, _INT32.unpack_from
-    while room > 0 and pos < end:
-      code = data[pos]
-      if code == 0x4B and pos + 2 <= end:
-        append(data[pos + 1])
-        pos += 2
-      elif code == 0x4D and pos + 3 <= end:
-        append(h(data, pos + 1)[0])
-        pos += 3
-      elif code == 0x4A and pos + 5 <= end:
-        append(i(data, pos + 1)[0])
-        pos += 5
-      else:
-        return pos
-      room -= 1
-    if room <= 0 and pos < end and data[pos] in _INT_OPS:
-      self.op_pos = pos
-      raise self.broken(f"more than {MAX_STACK} items on the stack")
-    return pos
+    while True:
+      room = MAX_STACK - len(stack)
+      # Each opcode is at least 2 bytes: no more than `room` pushes, and
+      # every read stays inside the file.
+      limit = min(len(data) - 5, pos + 2 * room)
+      start = pos
+      while pos < limit:
+        code = data[pos]
+        if code == 0x4B:
+          append(data[pos + 1])
+          pos += 2
+        elif code == 0x4D:
+          append(h(data, pos + 1)[0])
+          pos += 3
+        elif code == 0x4A:
+          append(i(data, pos + 1)[0])
+          pos += 5
+        else:
+          return pos
+      if pos >= len(data) - 5 or pos == start:
+        return pos  # A full stack: the next push reports it.
 
   def proto(self):
     proto = self.take(1)[0]
@@ -413,4 +422,8 @@ def loads(data, encoding="bytes", where="the file"):
   """
   if isinstance(data, memoryview):
     data = data.tobytes()
-  return _Reader(data, encoding, where).run()
+  reader = _Reader(data, encoding, where)
+  try:
+    return reader.run()
+  finally:
+    reader.close()
