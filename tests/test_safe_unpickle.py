@@ -17,7 +17,7 @@ from hk_keras.datasets import _safe_npz
 from hk_keras.datasets._safe_unpickle import UnsafePickleError, loads
 
 RNG = np.random.default_rng(0)
-PROTOCOLS = (2, 3, 4, 5)
+PROTOCOLS = (0, 1, 2, 3, 4, 5)
 ENCODINGS = ("bytes", "latin1")
 
 
@@ -138,6 +138,20 @@ def test_python2_cifar_batch_matches_pickle_loads(encoding):
   np.testing.assert_array_equal(ref[key], images)
 
 
+@pytest.mark.parametrize("encoding", ENCODINGS)
+def test_python2_text_pickles_match_pickle_loads(encoding):
+  """Protocol 0, as Python 2's cPickle.dump writes by default: STRING
+  (quoted, escaped `str`), UNICODE, INT (and its "I01" True), LONG, FLOAT,
+  DICT, LIST, PUT/GET."""
+  data = (b"(dp0\nS'data'\np1\nS'\\x00\\xff\\n\"q\\''\np2\n"
+          b"sS\"labels\"\np3\n(lp4\nI6\naI-9\naI01\naL12345678901234567890L\n"
+          b"aF-1.5e-3\naVcaf\\u00e9\np5\nag2\nag5\nas(I1\nI2\ntp6\nNs.")
+  ref = pickle.loads(data, encoding=encoding)
+  assert ref[b"data" if encoding == "bytes" else "data"] in (
+      b"\x00\xff\n\"q'", "\x00\xff\n\"q'")
+  _assert_same(loads(data, encoding), ref)
+
+
 def test_cifar_loader_reads_python2_batches(tmp_path):
   from hk_keras.datasets import _cifar
   images = RNG.integers(0, 256, (2, 3072), dtype=np.uint8)
@@ -187,7 +201,7 @@ class _System:
 def _payloads(marker):
   """Hostile pickles that would create `marker` if unpickled by `pickle`."""
   evil = [pickle.dumps({b"data": _System(f"touch '{marker}'")}, protocol=p)
-          for p in PROTOCOLS]
+          for p in PROTOCOLS]  # GLOBAL, or STACK_GLOBAL from protocol 4
   code = f"open({str(marker)!r}, 'w')".encode()
   evil.append(b"\x80\x02cbuiltins\neval\nX" + struct.pack("<I", len(code)) +
               code + b"\x85R.")
@@ -205,7 +219,7 @@ def test_reduce_payloads_would_run_code_under_pickle(tmp_path):
 def test_reduce_payloads_are_refused_without_running(tmp_path):
   marker = tmp_path / "marker"
   for data, name in zip(_payloads(marker),
-                        ["posix.system"] * 4 + ["builtins.eval"]):
+                        ["posix.system"] * 6 + ["builtins.eval"]):
     with pytest.raises(UnsafePickleError,
                        match=rf"Refusing.*`{re.escape(name)}`.*run code"):
       loads(data)
@@ -231,8 +245,8 @@ def test_reduce_payloads_are_refused_without_running(tmp_path):
     (b"\x80\x02cnumpy\ndtype\nX\x02\x00\x00\x00f8\x85R]b.",
      "BUILD at byte 25: the state of a NumPy dtype must be a tuple"),
     (b"\x80\x02]]R.", "calls a list"),
-    # Protocol 0/1 text pickles are not read at all.
-    (pickle.dumps([1], protocol=0), "not a pickle of protocol 2 to 5"),
+    # Not a pickle at all (say, an HTML error page saved as the file).
+    (b"<html><body>Not found</body></html>", "not a pickle"),
 ])
 def test_code_and_unknown_opcodes_are_refused(data, match):
   with pytest.raises(UnsafePickleError, match=match):

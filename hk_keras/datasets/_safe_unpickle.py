@@ -6,7 +6,7 @@ object arrays (lists of word indices) that NumPy stores as pickles. Python's
 `Unpickler.find_class` still imports modules and calls the callables it lets
 through. This module does neither: it interprets the handful of pickle
 opcodes that NumPy arrays, lists, dicts, numbers and strings need (protocols
-2 to 5), and treats the few globals NumPy's pickles name as symbols whose
+0 to 5: CIFAR's batches come from Python 2's cPickle), and treats the few globals NumPy's pickles name as symbols whose
 effect it emulates itself (building arrays with `np.frombuffer`). Every other
 opcode and global is refused before anything is created.
 
@@ -14,6 +14,8 @@ Memory and depth are bounded: no length read from the file may exceed what
 is left of the file, and the stack, the MARK nesting and the nesting of
 containers are capped. The interpreter is a loop, never recursive.
 """
+import codecs
+import re
 import struct
 
 from . import _numpy_pickle
@@ -33,10 +35,10 @@ _CODE_OPCODES = {
     b"Q": "BINPERSID", b"\x97": "NEXT_BUFFER", b"\x98": "READONLY_BUFFER",
 }
 _OTHER_OPCODES = {
-    b"S": "STRING", b"V": "UNICODE", b"I": "INT", b"L": "LONG",
-    b"F": "FLOAT", b"l": "LIST", b"d": "DICT", b"2": "DUP",
-    b"\x8f": "EMPTY_SET", b"\x90": "ADDITEMS", b"\x91": "FROZENSET",
+    b"2": "DUP", b"\x8f": "EMPTY_SET", b"\x90": "ADDITEMS",
+    b"\x91": "FROZENSET",
 }
+_INT_TEXT = re.compile(r"[+-]?\d+\Z")
 _PLAIN = (int, float, bool, str, bytes, bytearray, type(None))
 _PLAIN_TYPES = frozenset(_PLAIN)
 _INT_OPS = frozenset(b"KMJ")  # BININT1, BININT2, BININT.
@@ -97,13 +99,18 @@ class _Reader:
   def unpack(self, fmt):
     return struct.unpack(fmt, self.take(struct.calcsize(fmt)))[0]
 
-  def line(self):
-    end = self.data.find(b"\n", self.pos, self.pos + _MAX_LINE)
-    if end < 0 and len(self.data) - self.pos < _MAX_LINE:
+  def line(self, limit=_MAX_LINE, raw=False):
+    """A text argument (protocol 0/1 opcodes, GLOBAL): the bytes up to the
+    next newline, at most `limit` of them (None: up to the end of file)."""
+    stop = None if limit is None else self.pos + limit
+    end = self.data.find(b"\n", self.pos, stop)
+    if end < 0 and (limit is None or len(self.data) - self.pos < limit):
       raise self.broken("the file is truncated (a line has no end)")
     if end < 0:
-      raise self.broken(f"expected a line of at most {_MAX_LINE} bytes")
+      raise self.broken(f"expected a line of at most {limit} bytes")
     text = self.take(end - self.pos + 1)[:-1]
+    if raw:
+      return text
     try:
       return text.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -202,6 +209,27 @@ class _Reader:
       raise self.broken(f"cannot decode a Python 2 string with "
                         f"encoding={self.encoding!r} ({e})") from None
 
+  def text_int(self):
+    """INT / LONG: decimal text; INT's "00" and "01" are False and True."""
+    text = self.line()
+    if text in ("00", "01"):
+      return text == "01"
+    text = text[:-1] if text.endswith("L") else text
+    if not _INT_TEXT.match(text):
+      raise self.broken(f"expected an integer, got {text[:40]!r}")
+    return int(text)
+
+  def text_str(self):
+    """STRING: a Python 2 `str` as its quoted repr, as `pickle` decodes it
+    (`codecs.escape_decode` only turns escapes into bytes)."""
+    text = self.line(limit=None, raw=True)
+    if len(text) < 2 or text[:1] != text[-1:] or text[:1] not in b"'\"":
+      raise self.broken("the STRING argument is not quoted")
+    return self.py2_str(codecs.escape_decode(text[1:-1])[0])
+
+  def text_unicode(self):
+    return str(self.line(limit=None, raw=True), "raw-unicode-escape")
+
   def unicode(self, raw):
     try:
       return str(raw, "utf-8", "surrogatepass")
@@ -241,8 +269,8 @@ class _Reader:
 
   def proto(self):
     proto = self.take(1)[0]
-    if not 2 <= proto <= 5:
-      raise self.broken(f"protocol {proto} is not read (only 2 to 5)")
+    if proto > 5:
+      raise self.broken(f"protocol {proto} is not read (only 0 to 5)")
 
   def frame(self):
     size = self.unpack("<Q")
@@ -278,10 +306,10 @@ class _Reader:
           f"malformed pickle ({type(e).__name__}: {e})") from None
 
   def loop(self):
-    if self.data[:1] != b"\x80":
+    if self.data[:1] not in self.ops:
       raise UnsafePickleError(
-          f"Cannot read {self.where}: it is not a pickle of protocol 2 to 5 "
-          f"(starts with {bytes(self.data[:4])!r}). {_FIX}")
+          f"Cannot read {self.where}: it is not a pickle (starts with "
+          f"{bytes(self.data[:4])!r}). {_FIX}")
     data, ops = self.data, self.ops
     while True:
       self.op_pos = pos = self.pos
@@ -325,6 +353,13 @@ def _opcodes(r):
 
   def tuple_n(n):
     push(r.tuple_of([pop() for _ in range(n)][::-1]))
+
+  def from_mark(empty, kind):
+    items = pop_mark()
+    if kind is dict and len(items) % 2:
+      raise r.broken("DICT needs key, value pairs")
+    push(r.new(empty))
+    r.fill(items, kind)
 
   def setitems():
     items = pop_mark()
@@ -372,6 +407,13 @@ def _opcodes(r):
       b"e": ("APPENDS", lambda: r.fill(pop_mark(), list)),
       b"s": ("SETITEM", lambda: r.fill(pop2(), dict)),
       b"u": ("SETITEMS", setitems),
+      b"I": ("INT", lambda: push(r.text_int())),
+      b"L": ("LONG", lambda: push(r.text_int())),
+      b"F": ("FLOAT", lambda: push(float(r.line()))),
+      b"S": ("STRING", lambda: push(r.text_str())),
+      b"V": ("UNICODE", lambda: push(r.text_unicode())),
+      b"l": ("LIST", lambda: from_mark([], list)),
+      b"d": ("DICT", lambda: from_mark({}, dict)),
       b")": ("EMPTY_TUPLE", lambda: push(())),
       b"t": ("TUPLE", lambda: push(r.tuple_of(pop_mark()))),
       b"\x85": ("TUPLE1", lambda: tuple_n(1)),
@@ -405,7 +447,7 @@ def loads(data, encoding="bytes", where="the file"):
   """The object pickled in `data` (bytes), rebuilt without running code.
 
   Args:
-    data: the pickle's bytes (protocol 2 to 5).
+    data: the pickle's bytes (protocol 0 to 5).
     encoding: how Python 2 `str` objects are read, as `pickle.loads`'s
       `encoding` ("bytes" keeps them as bytes).
     where: names the file in error messages.
