@@ -217,12 +217,15 @@ def test_word_indexes_and_housing_match_keras(served, monkeypatch):
 
 def test_crafted_pickle_is_refused(tmp_path):
   from hk_keras.datasets import _safe_npz
+  marker = tmp_path / "pwned"
 
   class Evil:
     def __reduce__(self):
-      return (print, ("pwned",))
+      return (open, (str(marker), "w"))
 
   path = tmp_path / "batch"
   path.write_bytes(pickle.dumps({b"data": Evil()}))
-  with pytest.raises(pickle.UnpicklingError, match="Refusing"):
+  with pytest.raises(_safe_npz.UnsafePickleError,
+                     match="Refusing.*`io.open`.*run code"):
     _safe_npz.load_pickle(str(path))
+  assert not marker.exists()

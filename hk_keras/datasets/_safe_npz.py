@@ -1,56 +1,46 @@
 """Reading Keras's dataset files without running code from them.
 
 CIFAR batches are pickles and the IMDB/Reuters `.npz` files hold object
-arrays (lists of word indices), which NumPy stores with pickle. A pickle can
-run any code, so these are read with an unpickler that only rebuilds NumPy
-arrays and dtypes (plus the plain lists, dicts, ints and bytes the pickle
-protocol itself encodes); anything else is refused.
+arrays (lists of word indices), which NumPy stores with pickle. Both are read
+with `_safe_unpickle`, which interprets only the pickle opcodes of NumPy
+arrays, lists, dicts, numbers and strings and never imports or calls what a
+file names; anything else is refused with `UnsafePickleError`.
 """
 import io
-import pickle
 import zipfile
 
 import numpy as np
 
-_ALLOWED = {
-    ("numpy.core.multiarray", "_reconstruct"),
-    ("numpy._core.multiarray", "_reconstruct"),
-    ("numpy.core.multiarray", "scalar"),
-    ("numpy._core.multiarray", "scalar"),
-    ("numpy", "ndarray"),
-    ("numpy", "dtype"),
-}
+from ._safe_unpickle import UnsafePickleError, loads
 
-
-class RestrictedUnpickler(pickle.Unpickler):
-  """Rebuilds NumPy arrays only; every other global is refused."""
-
-  def find_class(self, module, name):
-    if (module, name) in _ALLOWED:
-      return super().find_class(module, name)
-    raise pickle.UnpicklingError(
-        f"Refusing to load `{module}.{name}` from a dataset file: only NumPy "
-        "arrays are allowed. The file may be corrupt or malicious; delete it "
-        "from the cache and download it again.")
+__all__ = ["UnsafePickleError", "load_npz", "load_pickle"]
 
 
 def load_pickle(path, encoding="bytes"):
+  """The object in the pickle file `path` (a CIFAR batch), safely."""
   with open(path, "rb") as f:
-    return RestrictedUnpickler(f, encoding=encoding).load()
+    return loads(f.read(), encoding=encoding, where=str(path))
 
 
-def _read_member(fp):
+def _read_member(fp, where):
   version = np.lib.format.read_magic(fp)
   if version == (1, 0):
     shape, fortran, dtype = np.lib.format.read_array_header_1_0(fp)
   else:
     shape, fortran, dtype = np.lib.format.read_array_header_2_0(fp)
   if dtype.hasobject:
-    array = RestrictedUnpickler(fp, encoding="latin1").load()
-    return np.asarray(array, dtype=object).reshape(shape)
+    array = loads(fp.read(), encoding="latin1", where=where)
+    if (not isinstance(array, np.ndarray) or array.dtype != object
+        or array.shape != shape):
+      raise UnsafePickleError(
+          f"Cannot read {where}: its header promises an object array of "
+          f"shape {shape}, but the pickle holds {type(array).__name__} "
+          f"{getattr(array, 'shape', '')}. The file may be corrupt or "
+          "malicious; delete it from the cache and download it again.")
+    return array
   data = np.frombuffer(fp.read(), dtype=dtype)
   order = "F" if fortran else "C"
-  return data.reshape(shape, order=order).copy()
+  return data.reshape(shape, order=order).copy(order="K")
 
 
 def load_npz(path):
@@ -59,5 +49,6 @@ def load_npz(path):
   with zipfile.ZipFile(path) as archive:
     for name in archive.namelist():
       key = name[:-4] if name.endswith(".npy") else name
-      out[key] = _read_member(io.BytesIO(archive.read(name)))
+      out[key] = _read_member(io.BytesIO(archive.read(name)),
+                              f"{path} (member {name})")
   return out

@@ -7,7 +7,8 @@ def load_data():
 
   Downloads Keras's file (sha256 checked) into `~/.keras/datasets` once;
   afterwards reads the cache without network. The pickled batches are read
-  with an unpickler that only rebuilds NumPy arrays.
+  by hk_keras's own pickle reader, which rebuilds NumPy arrays and never
+  runs code from the file.
 
   Returns:
     `(x_train, y_train), (x_test, y_test)`: uint8 images `(N, 32, 32, 3)`
