@@ -353,15 +353,19 @@ def _custom_compile_config(model):
   """The compile config to save: a model's own `get_compile_config()`
   (serialized, as Keras 3) when it overrides it, else hk_keras's."""
   if _overrides(model, "get_compile_config"):
+    # As Keras 3, objects in it (optimizers, losses...) are serialized.
+    from . import _objects  # pylint: disable=g-import-not-at-top
     config = model.get_compile_config()
     try:
+      config = _objects.serialize_keras_object(config)
       json.dumps(config)
-    except TypeError as err:
+    except (TypeError, ValueError) as err:
       raise TypeError(
           f"{type(model).__name__}.get_compile_config() must return a "
-          "JSON-able dict: serialize optimizers and losses in it with "
-          "hk_keras.optimizers.serialize / hk_keras.losses.serialize (and "
-          "deserialize them in compile_from_config). Received: "
+          "JSON-able dict of Keras objects: hk_keras.saving."
+          "serialize_keras_object could not serialize an entry (give it a "
+          "get_config, or serialize it yourself and deserialize it in "
+          "compile_from_config). Received: "
           f"{config!r}") from err
     return config
   return _compile_io.compile_config(model)

@@ -109,9 +109,6 @@ def test_compile_config_round_trips_through_the_overrides(tmp_path):
   _compile_round_trip(tmp_path, lib_objects=False)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a compile config must be JSON-able: serialize_keras_object takes "
-    "layers and models only, not optimizers and losses inside the dict"))
 def test_compile_config_holding_objects(tmp_path):
   _compile_round_trip(tmp_path, lib_objects=True)
 
