@@ -21,12 +21,14 @@ entries, the same train-state entries when there is one, and
 import datetime
 import json
 import os
+import shutil
 from typing import Any, Mapping, Optional
 
 from . import _archive
 from . import _checked_load
 from . import _compile_io
 from .. import _engine
+from . import _layer_state
 from . import _load_guard
 from . import _serialization
 from .._core import _registry
@@ -38,6 +40,7 @@ FORMAT_VERSION = 1
 WEIGHTS_FORMAT = "hk_keras.weights"
 _CONFIG, _METADATA = "config.json", "metadata.json"
 _WEIGHTS, _OPTIMIZER = "model.weights.npz", "optimizer.npz"
+_OWN = "own_variables.npz"
 _METADATA_KEY = "__metadata__"
 
 
@@ -114,6 +117,10 @@ def save_model(model, filepath, overwrite: bool = True) -> None:
              _WEIGHTS: _archive.npz_bytes(weights)}
   if train:
     members[_OPTIMIZER] = _archive.npz_bytes(train)
+  own = _layer_state.own_variable_arrays(model) if model.built else {}
+  if own:
+    members[_OWN] = _archive.npz_bytes(own)
+  members.update(_layer_state.asset_members(model))
   metadata = {
       "format": FORMAT, "format_version": FORMAT_VERSION, **_versions(),
       "date_saved": datetime.datetime.now(datetime.timezone.utc).isoformat(),
@@ -210,6 +217,7 @@ def _load_model(kfile, custom_objects, compile, safe_mode):  # pylint: disable=r
     raise SavingError(f"{where} (member {_CONFIG!r}): the saved object is a "
                       f"{type(model).__name__}, not a model.")
   rename = _load_weight_arrays(model, kfile, kfile.metadata.get("weights", []))
+  _load_layer_state(model, kfile, with_assets=True)
   compile_config = config.get("compile_config")
   if compile and compile_config is not None:
     try:
@@ -237,6 +245,26 @@ def _load_model(kfile, custom_objects, compile, safe_mode):  # pylint: disable=r
   elif train_config.get("shuffle_seed") is not None and model.compiled:
     _engine.live_state(model).shuffle_seed = int(train_config["shuffle_seed"])
   return model
+
+
+def _load_layer_state(model, source, with_assets):
+  """Layers' saved stores (`load_own_variables`) and, for a `.keras` file
+  loaded as a model, their assets (`load_assets`), as Keras 3."""
+  if model.built:
+    _layer_state.load_own_variables(model, source.own_variables(),
+                                    source.where)
+  if not with_assets:
+    return
+  names = source.asset_names()
+  if not names and not any(_layer_state.overrides(l, "load_assets")
+                           for _, l in _layer_state.walk(model)):
+    return
+  root = _layer_state.extract_assets(source.archive, names, source.budget,
+                                     source.where, source.metadata["files"])
+  try:
+    _layer_state.load_assets(model, root)
+  finally:
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def _layer_objects(custom_objects):
@@ -284,7 +312,7 @@ def save_weights(model, filepath, overwrite: bool = True) -> None:
   metadata = {"format": WEIGHTS_FORMAT, "format_version": FORMAT_VERSION,
               **_versions(), "weights": listing,
               "train_state": _train_config(model, train_meta)}
-  arrays = {**weights, **train}
+  arrays = {**weights, **train, **_layer_state.own_variable_arrays(model)}
   extra = {_METADATA_KEY: json.dumps(metadata).encode()}
   _archive.atomic_write(filepath,
                         lambda f: _archive.write_npz(f, arrays, extra))
@@ -337,6 +365,7 @@ def load_weights(model, filepath, max_bytes: Optional[int] = None) -> None:
   with source:
     listing = source.metadata.get("weights", [])
     rename = _load_weight_arrays(model, source, listing)
+    _load_layer_state(model, source, with_assets=False)
     train = _checked_load.read_train(model, source)
   saved = _weights.saved_train_state(train, train_config.get("shuffle_seed"),
                                      rename, source.where)

@@ -113,9 +113,6 @@ def test_compile_config_holding_objects(tmp_path):
   _compile_round_trip(tmp_path, lib_objects=True)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "save_own_variables/load_own_variables are not supported yet: a layer "
-    "cannot choose what it writes into the weights store"))
 def test_save_own_variables(tmp_path):
   class LayerWithCustomVariable(keras.layers.Dense):
     def __init__(self, units, **kwargs):
@@ -139,13 +136,10 @@ def test_save_own_variables(tmp_path):
   np.testing.assert_array_equal(restored.layers[0].my_variable, [5.0, 7.0])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "save_assets/load_assets are not supported yet: files are not saved "
-    "with a layer in the .keras archive"))
 def test_save_and_load_assets(tmp_path):
   class LayerWithCustomAssets(keras.layers.Dense):
     def __init__(self, vocab=None, **kwargs):
-      super().__init__(2, **kwargs)
+      super().__init__(**kwargs)
       self.vocab = vocab
 
     def save_assets(self, inner_path):
@@ -157,7 +151,7 @@ def test_save_and_load_assets(tmp_path):
         self.vocab = f.read()
 
   model = keras.Sequential([keras.Input((3,)),
-                            LayerWithCustomAssets(vocab="a b c")])
+                            LayerWithCustomAssets(vocab="a b c", units=2)])
   path = str(tmp_path / "a.keras")
   model.save(path)
   restored = keras.models.load_model(
