@@ -256,8 +256,10 @@ def _load_layer_state(model, source, with_assets):
   if not with_assets:
     return
   names = source.asset_names()
-  if not names and not any(_layer_state.overrides(l, "load_assets")
-                           for _, l in _layer_state.walk(model)):
+  for name in names:  # refused even when no layer reads assets
+    _layer_state.check_asset_name(name, source.where)
+  if not any(_layer_state.overrides(l, "load_assets")
+             for _, l in _layer_state.walk(model)):
     return
   root = _layer_state.extract_assets(source.archive, names, source.budget,
                                      source.where, source.metadata["files"])
