@@ -13,6 +13,9 @@ A `.keras` file is a zip of:
   and `state/<module>/<name>`;
 * `optimizer.npz` (only after training started): `opt_state/<tree path>`,
   `rng` and `step` of the live train state.
+* `own_variables.npz` (only when a layer overrides `save_own_variables` /
+  `load_own_variables`) and `assets/<layer path>/...` (files of layers'
+  `save_assets`): see `_layer_state`.
 
 A `.weights.npz` file (`save_weights`) is one `.npz` with the same weight
 entries, the same train-state entries when there is one, and

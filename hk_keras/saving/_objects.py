@@ -18,6 +18,7 @@ import inspect
 import types
 from typing import Any, Mapping, NamedTuple, Optional
 
+import jax
 import numpy as np
 
 from .._core import _registry
@@ -159,8 +160,7 @@ def serialize_keras_object(obj: Any) -> Any:
     return {k: serialize_keras_object(v) for k, v in obj.items()}
   if _is_layer(obj):
     return _serialization.serialize_keras_object(obj)
-  if isinstance(obj, np.ndarray) or (hasattr(obj, "__jax_array__") or
-                                     type(obj).__module__.startswith("jax")):
+  if isinstance(obj, (np.ndarray, jax.Array)):
     array = np.asarray(obj)
     if array.dtype.kind not in "biuf":
       raise TypeError(f"Cannot serialize an array of dtype {array.dtype}.")

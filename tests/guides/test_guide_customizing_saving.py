@@ -1,18 +1,19 @@
 """keras.io guide "Customizing Saving and Serialization", as a specification.
 
-Covered: `get_build_config` / `build_from_config` (a model without an Input
-is rebuilt from its build config on load) and a model's own
-`get_compile_config` / `compile_from_config` (load compiles it through the
-override, with what the override saved). Not yet supported, as strict
-xfails: `save_own_variables` / `load_own_variables` (a layer deciding what
-goes in the weights store) and `save_assets` / `load_assets` (files saved
-with a layer); the guide's `keras.Variable` attribute is replaced by a
-numpy array, since hk_keras weights are Haiku params.
+Covered: `save_own_variables` / `load_own_variables` (a layer adding its
+own entries to its weights store, and calling `super()` for its weights),
+`save_assets` / `load_assets` (files saved with a layer in the `.keras`
+archive), `get_build_config` / `build_from_config` (a model without an
+Input is rebuilt from its build config on load) and a model's own
+`get_compile_config` / `compile_from_config`, both with serialized entries
+and with the objects themselves (serialized by `save` through
+`serialize_keras_object`, as Keras 3). The guide's `keras.Variable`
+attribute is replaced by a numpy array, since hk_keras weights are Haiku
+params.
 """
 import os
 
 import numpy as np
-import pytest
 
 import hk_keras as keras
 from hk_keras import ops
