@@ -82,7 +82,7 @@ def _family_of(obj) -> Optional[_Family]:
   return None
 
 
-def _is_builtin(cls, family: _Family) -> bool:
+def _is_builtin(cls) -> bool:
   return cls.__module__.startswith("hk_keras.") and (
       _registry.registered_name_or_none(cls) is None)
 
@@ -174,7 +174,7 @@ def serialize_keras_object(obj: Any) -> Any:
     entry = family.serialize(obj)
     cls = type(obj)
     registered = _registry.registered_name_or_none(cls)
-    return {"module": (family.module if _is_builtin(cls, family)
+    return {"module": (family.module if _is_builtin(cls)
                        else cls.__module__),
             "class_name": cls.__name__,
             "config": serialize_keras_object(entry.get("config")),
