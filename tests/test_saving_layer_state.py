@@ -258,6 +258,21 @@ def test_asset_names_leaving_the_directory_are_refused(tmp_path, name):
   assert not os.path.exists(tmp_path / "evil.txt")
 
 
+def test_changed_or_unlisted_assets_are_refused(tmp_path):
+  from hostile_files import repack  # pylint: disable=g-import-not-at-top
+  model = hk_keras.Sequential([hk_keras.Input((3,)), Vocab("x y", units=2)])
+  path = str(tmp_path / "a.keras")
+  model.save(path)
+  member = "assets/layers/vocab/sub/vocab.txt"
+  repack(path, str(tmp_path / "changed.keras"), {member: b"x z"},
+         fix_sums=False)
+  repack(path, str(tmp_path / "unlisted.keras"),
+         extra={"assets/layers/vocab/more.txt": (b"?", zipfile.ZIP_STORED)})
+  for name, match in (("changed", "checksum"), ("unlisted", "not listed")):
+    with pytest.raises(SavingError, match=match):
+      hk_keras.saving.load_model(str(tmp_path / f"{name}.keras"))
+
+
 def test_keras3_format_keeps_assets(tmp_path):
   """hk_keras writing a Keras 3 file calls the same hooks."""
   model = hk_keras.Sequential([hk_keras.Input((3,)), Vocab("p q", units=2)])
