@@ -13,6 +13,7 @@ from .._core import _context
 from .._core import _naming
 from ..mixed_precision import _policy
 from . import _init_weights
+from ._layer_saving import LayerSaving
 from ._node_attributes import NodeAttributes, explain_missing
 from ._weight_view import WeightView, is_user_layer
 
@@ -24,7 +25,7 @@ _ADD_WEIGHT_OUTSIDE_TRACE = (
     "shape, or in its build(input_shape)).")
 
 
-class Layer(NodeAttributes):
+class Layer(NodeAttributes, LayerSaving):
   """Base class of all layers: subclass it for custom layers.
 
   A layer is a plain Python object created outside any transform. When a

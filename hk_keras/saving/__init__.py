@@ -22,8 +22,8 @@ from .._core._registry import get_custom_objects
 from .._core._registry import get_registered_name
 from .._core._registry import get_registered_object
 from .._core._registry import register_keras_serializable
-from ._serialization import deserialize_keras_object
-from ._serialization import serialize_keras_object
+from ._objects import deserialize_keras_object
+from ._objects import serialize_keras_object
 
 __all__ = [
     "CustomObjectScope",

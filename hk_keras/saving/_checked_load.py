@@ -29,10 +29,13 @@ from ._archive import SavingError
 
 CONFIG, METADATA = "config.json", "metadata.json"
 WEIGHTS, OPTIMIZER = "model.weights.npz", "optimizer.npz"
-MEMBERS = (CONFIG, METADATA, WEIGHTS, OPTIMIZER)
+OWN = "own_variables.npz"  # layers' save_own_variables stores
+MEMBERS = (CONFIG, METADATA, WEIGHTS, OPTIMIZER, OWN)
+ASSETS = "assets/"  # files of layers' save_assets, one member each
 _WEIGHT_PREFIXES = ("params/", "state/")
 _TRAIN_SCALARS = ("rng", "step")
 _TRAIN_PREFIXES = ("opt_state", "loss_scale/")
+_OWN_PREFIX = "own_variables/"
 
 
 def _nbytes(shape, dtype) -> int:
@@ -53,7 +56,7 @@ class KerasFile:
     self.where = repr(filepath)
     self.budget = _reader.Budget(_reader.max_load_bytes(max_bytes),
                                  self.where)
-    self.archive = _reader.Archive(filepath, MEMBERS)
+    self.archive = _reader.Archive(filepath, MEMBERS, (ASSETS,))
     try:
       self._open(format_name, format_version)
     except BaseException:
@@ -69,7 +72,7 @@ class KerasFile:
             f"{name!r} (members: {sorted(archive.infos)}). The file is "
             "truncated or corrupt, or was written by another program (Keras's "
             "own .keras files hold .h5 weights).")
-    for name in (WEIGHTS, OPTIMIZER):
+    for name in (WEIGHTS, OPTIMIZER, OWN):
       if archive.has(name) and (
           archive.infos[name].compress_type != zipfile.ZIP_STORED):
         raise SavingError(
@@ -90,7 +93,7 @@ class KerasFile:
           f"{version}, newer than this "
           f"hk_keras reads ({format_version}); upgrade hk_keras.")
     files = self.metadata["files"]
-    for name in (CONFIG, WEIGHTS, OPTIMIZER):
+    for name in (CONFIG, WEIGHTS, OPTIMIZER, OWN):
       if not archive.has(name):
         if name in files:
           raise SavingError(f"{self.where} is incomplete: {name!r} is listed "
@@ -116,6 +119,10 @@ class KerasFile:
       self.optimizer = _reader.Npz(lambda: archive.open(OPTIMIZER),
                                    archive.declared(OPTIMIZER),
                                    archive.where(OPTIMIZER), self.budget)
+    self.own = None
+    if archive.has(OWN):
+      self.own = _reader.Npz(lambda: archive.open(OWN), archive.declared(OWN),
+                             archive.where(OWN), self.budget)
     self._verified = {CONFIG}
 
   def _check_sum(self, name, digest):
@@ -141,10 +148,20 @@ class KerasFile:
     self._verified.add(name)
 
   def close(self):
-    for npz in (self.weights, self.optimizer):
+    for npz in (self.weights, self.optimizer, self.own):
       if npz is not None:
         npz.close()
     self.archive.close()
+
+  def own_variables(self):
+    """The `own_variables.npz` member (checked), or None."""
+    if self.own is None:
+      return None
+    self.verify(OWN, self.budget.left)
+    return self.own
+
+  def asset_names(self):
+    return list(self.archive.prefixed)
 
   def __enter__(self):
     return self
@@ -179,6 +196,9 @@ class WeightsFile:
       raise
     self.metadata_key = metadata_key
     self.optimizer = self.weights  # the train state shares the file
+
+  def own_variables(self):
+    return self.weights  # stores are `own_variables/...` entries
 
   def verify(self, name, limit):
     del name, limit  # one npz: every entry is checked against its header
@@ -282,6 +302,7 @@ def read_train(model, source) -> Dict[str, np.ndarray]:
   if npz is None:
     return {}
   keys = [k for k in npz.keys() if not k.startswith(_WEIGHT_PREFIXES) and
+          not k.startswith(_OWN_PREFIX) and
           k != getattr(source, "metadata_key", None)]
   if not keys:
     return {}

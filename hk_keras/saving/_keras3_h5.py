@@ -14,7 +14,7 @@ Only the paths the model's layout names are looked at. Every problem raises
 h5py is an optional dependency (the `keras3` extra).
 """
 import io
-from typing import List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -121,8 +121,10 @@ class H5Reader:
           from None
 
   # -- datasets -----------------------------------------------------------------
-  def read(self, path: str, shape: Sequence[int], layer: str) -> np.ndarray:
-    """The dataset at `path`, which must have `shape` (checked first)."""
+  def read(self, path: str, shape: Optional[Sequence[int]],
+           layer: str) -> np.ndarray:
+    """The dataset at `path`, which must have `shape` (checked first; None:
+    any shape, its bytes still taken from the budget before reading)."""
     h5py = h5py_module()
     dset = self.get(path)
     if dset is None:
@@ -161,6 +163,8 @@ class H5Reader:
       raise SavingError(f"{self.where}: {path!r} (layer {layer!r}) is a "
                         "virtual dataset, which is refused (it maps data from "
                         "other files).")
+    if shape is None:
+      shape = have if have is not None else ()
     if have != tuple(shape):
       raise SavingError(
           f"{self.where}: weight {path!r} of layer {layer!r} has shape {have} "
@@ -197,12 +201,30 @@ class H5Reader:
     return [self.read(f"{path}/{i}", s, layer) for i, s in enumerate(shapes)]
 
 
+  def read_group(self, path: str, layer: str) -> Dict[str, np.ndarray]:
+    """Every dataset of the group `path` by key (a layer's whole store, for
+    its `load_own_variables`), each checked as `read` checks."""
+    group = self.group(path)
+    if group is None:
+      return {}
+    try:
+      keys = list(group.keys())
+    except _H5_ERRORS as err:
+      raise SavingError(f"{self.where}: {path!r} cannot be read ({err}).") \
+          from None
+    if len(keys) > 100000:
+      raise SavingError(f"{self.where}: {path!r} lists {len(keys):,} entries; "
+                        "the file is corrupt or crafted.")
+    return {k: self.read(f"{path}/{k}", None, layer) for k in keys}
+
+
 def write_h5(groups, arrays_of, optimizer_vars=None) -> bytes:
   """The bytes of a Keras 3 weights file.
 
   Args:
     groups: `_keras3_layout.Group`s, in order.
-    arrays_of: a function from a group to its arrays (Keras order).
+    arrays_of: a function from a group to its arrays (Keras order), or to
+      a `{key: array}` store (a layer's `save_own_variables`).
     optimizer_vars: `(name, [arrays])` of the optimizer, or None.
   """
   h5py = h5py_module()
@@ -211,8 +233,11 @@ def write_h5(groups, arrays_of, optimizer_vars=None) -> bytes:
     for g in groups:
       group = f.require_group(g.path)
       group.attrs["name"] = g.name
-      for i, array in enumerate(arrays_of(g)):
-        _write(group, str(i), array)
+      arrays = arrays_of(g)  # a list, or a layer's store (a dict)
+      items = arrays.items() if isinstance(arrays, dict) else (
+          (str(i), a) for i, a in enumerate(arrays))
+      for key, array in items:
+        _write(group, key, array)
     if optimizer_vars is not None:
       name, values = optimizer_vars
       group = f.require_group("optimizer/vars")

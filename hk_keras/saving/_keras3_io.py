@@ -14,6 +14,7 @@ Writing is the reverse, for every layer the two libraries share.
 import datetime
 import json
 import os
+import shutil
 import warnings
 import zipfile
 from typing import Any, Mapping, Optional
@@ -28,6 +29,7 @@ from . import _keras3_config
 from . import _keras3_h5
 from . import _keras3_layout
 from . import _keras3_optimizer
+from . import _layer_state
 from . import _load_guard
 from . import _reader
 from . import _serialization
@@ -114,12 +116,44 @@ def read_weights(model, reader) -> None:
           f"{model.name!r} does not have (its layers, in Keras's file "
           f"naming: {sorted(k.split('/')[1] for k in known if '/' in k)[:12]})"
           ". The file was written by a model with a different architecture.")
-  pairs = []
+  pairs, stores = [], []
+  hooked = _hooked_groups(groups, "load_own_variables")
   for g in groups:
+    if id(g) in hooked:  # the layer reads its own store, after the rest
+      stores.append((g, _layer_state.Store(
+          g.layer.name, g.path, reader.read_group(g.path, g.layer.name))))
+      current = {"params": model.params, "state": model.state}
+      pairs += [(r, current[r.kind][r.module][r.name]) for r in g.records]
+      continue
     arrays = reader.read_vars(g.path, [r.shape for r in g.records],
                               g.layer.name)
     pairs += list(zip(g.records, arrays))
   _weights.set_weights(model, pairs)
+  for g, store in stores:
+    try:
+      g.layer.load_own_variables(store)
+    except (ValueError, KeyError, TypeError) as err:
+      message = err.args[0] if isinstance(err, KeyError) and err.args else err
+      raise SavingError(f"{reader.where}: loading the store of layer "
+                        f"{g.layer.name!r} (group {g.path!r}) failed: "
+                        f"{message}") from err
+
+
+def _hooked_groups(groups, *methods):
+  """ids of the groups given to a layer's own save/load_own_variables: the
+  one `vars` group of a layer overriding them that holds exactly the
+  layer's own weights (a layer laid out in several groups, such as an RNN,
+  or one whose group also holds its sublayers' weights, is read and
+  written weight by weight)."""
+  from ..layers import _layer_saving  # pylint: disable=g-import-not-at-top
+  count = {}
+  for g in groups:
+    count[id(g.layer)] = count.get(id(g.layer), 0) + 1
+  return {id(g) for g in groups
+          if count[id(g.layer)] == 1 and g.path.endswith("vars") and
+          _layer_state.overrides(g.layer, *methods) and
+          [id(r) for r in g.records] ==
+          [id(r) for r in _layer_saving.own_records(g.layer)]}
 
 
 def _group_keys(reader, group):
@@ -198,7 +232,8 @@ def load_model(filepath, custom_objects: Optional[Mapping[str, Any]] = None,
   filepath = os.fspath(filepath)
   where = repr(filepath)
   budget = _reader.Budget(_reader.max_load_bytes(max_bytes), where)
-  with _reader.Archive(filepath, MEMBERS) as archive:
+  with _reader.Archive(filepath, MEMBERS, (_layer_state.ASSETS_PREFIX,)) as \
+      archive:
     for name in (CONFIG, WEIGHTS):
       if not archive.has(name):
         raise SavingError(f"{where} is not a complete Keras 3 .keras file: it "
@@ -214,9 +249,29 @@ def load_model(filepath, custom_objects: Optional[Mapping[str, Any]] = None,
                         "built from its config (no input shape), so its "
                         "weights have nowhere to go.")
     data = _weights_member(archive, model, budget)
+    assets = None
+    for name in archive.prefixed:
+      _layer_state.check_asset_name(name, where)
+    if any(_layer_state.overrides(l, "load_assets")
+           for _, l in _layer_state.walk(model)):
+      assets = _layer_state.extract_assets(archive, archive.prefixed, budget,
+                                           where)
+  try:
+    _read_archive_state(model, config, data, assets, compile, custom_objects,
+                        where, budget)
+  finally:
+    if assets is not None:
+      shutil.rmtree(assets, ignore_errors=True)
+  return model
+
+
+def _read_archive_state(model, config, data, assets, compile,  # pylint: disable=redefined-builtin
+                        custom_objects, where, budget):
   with _keras3_h5.H5Reader(data, f"{where} (member {WEIGHTS!r})",
                            budget) as reader:
     read_weights(model, reader)
+    if assets is not None:
+      _layer_state.load_assets(model, assets)
     compile_config = config.get("compile_config")
     if compile and compile_config:
       try:
@@ -230,7 +285,6 @@ def load_model(filepath, custom_objects: Optional[Mapping[str, Any]] = None,
                           f"as Keras saved it failed: {type(err).__name__}: "
                           f"{err}") from err
       read_optimizer(model, reader)
-  return model
 
 
 def _weights_member(archive, model, budget) -> bytes:
@@ -435,7 +489,13 @@ def _h5_bytes(model, with_optimizer=True) -> bytes:
   params, state = model.params, model.state
   values = {"params": params, "state": state}
 
+  hooked = _hooked_groups(groups, "save_own_variables", "load_own_variables")
+
   def arrays_of(group):
+    if id(group) in hooked:
+      store = _layer_state.Store(group.layer.name, group.path)
+      group.layer.save_own_variables(store)
+      return dict(store)
     return [np.asarray(jax.device_get(values[r.kind][r.module][r.name]))
             for r in group.records]
 
@@ -472,6 +532,7 @@ def save_model(model, filepath, overwrite: bool = True) -> None:
   members = {METADATA: json.dumps(metadata).encode(),
              CONFIG: json.dumps(entry).encode(),
              WEIGHTS: _h5_bytes(model)}
+  members.update(_layer_state.asset_members(model))
   _archive.atomic_write(filepath, lambda f: _archive.write_zip(f, members))
 
 

@@ -13,6 +13,9 @@ A `.keras` file is a zip of:
   and `state/<module>/<name>`;
 * `optimizer.npz` (only after training started): `opt_state/<tree path>`,
   `rng` and `step` of the live train state.
+* `own_variables.npz` (only when a layer overrides `save_own_variables` /
+  `load_own_variables`) and `assets/<layer path>/...` (files of layers'
+  `save_assets`): see `_layer_state`.
 
 A `.weights.npz` file (`save_weights`) is one `.npz` with the same weight
 entries, the same train-state entries when there is one, and
@@ -21,12 +24,14 @@ entries, the same train-state entries when there is one, and
 import datetime
 import json
 import os
+import shutil
 from typing import Any, Mapping, Optional
 
 from . import _archive
 from . import _checked_load
 from . import _compile_io
 from .. import _engine
+from . import _layer_state
 from . import _load_guard
 from . import _serialization
 from .._core import _registry
@@ -38,6 +43,7 @@ FORMAT_VERSION = 1
 WEIGHTS_FORMAT = "hk_keras.weights"
 _CONFIG, _METADATA = "config.json", "metadata.json"
 _WEIGHTS, _OPTIMIZER = "model.weights.npz", "optimizer.npz"
+_OWN = "own_variables.npz"
 _METADATA_KEY = "__metadata__"
 
 
@@ -114,6 +120,10 @@ def save_model(model, filepath, overwrite: bool = True) -> None:
              _WEIGHTS: _archive.npz_bytes(weights)}
   if train:
     members[_OPTIMIZER] = _archive.npz_bytes(train)
+  own = _layer_state.own_variable_arrays(model) if model.built else {}
+  if own:
+    members[_OWN] = _archive.npz_bytes(own)
+  members.update(_layer_state.asset_members(model))
   metadata = {
       "format": FORMAT, "format_version": FORMAT_VERSION, **_versions(),
       "date_saved": datetime.datetime.now(datetime.timezone.utc).isoformat(),
@@ -210,6 +220,7 @@ def _load_model(kfile, custom_objects, compile, safe_mode):  # pylint: disable=r
     raise SavingError(f"{where} (member {_CONFIG!r}): the saved object is a "
                       f"{type(model).__name__}, not a model.")
   rename = _load_weight_arrays(model, kfile, kfile.metadata.get("weights", []))
+  _load_layer_state(model, kfile, with_assets=True)
   compile_config = config.get("compile_config")
   if compile and compile_config is not None:
     try:
@@ -237,6 +248,28 @@ def _load_model(kfile, custom_objects, compile, safe_mode):  # pylint: disable=r
   elif train_config.get("shuffle_seed") is not None and model.compiled:
     _engine.live_state(model).shuffle_seed = int(train_config["shuffle_seed"])
   return model
+
+
+def _load_layer_state(model, source, with_assets):
+  """Layers' saved stores (`load_own_variables`) and, for a `.keras` file
+  loaded as a model, their assets (`load_assets`), as Keras 3."""
+  if model.built:
+    _layer_state.load_own_variables(model, source.own_variables(),
+                                    source.where)
+  if not with_assets:
+    return
+  names = source.asset_names()
+  for name in names:  # refused even when no layer reads assets
+    _layer_state.check_asset_name(name, source.where)
+  if not any(_layer_state.overrides(l, "load_assets")
+             for _, l in _layer_state.walk(model)):
+    return
+  root = _layer_state.extract_assets(source.archive, names, source.budget,
+                                     source.where, source.metadata["files"])
+  try:
+    _layer_state.load_assets(model, root)
+  finally:
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def _layer_objects(custom_objects):
@@ -284,7 +317,7 @@ def save_weights(model, filepath, overwrite: bool = True) -> None:
   metadata = {"format": WEIGHTS_FORMAT, "format_version": FORMAT_VERSION,
               **_versions(), "weights": listing,
               "train_state": _train_config(model, train_meta)}
-  arrays = {**weights, **train}
+  arrays = {**weights, **train, **_layer_state.own_variable_arrays(model)}
   extra = {_METADATA_KEY: json.dumps(metadata).encode()}
   _archive.atomic_write(filepath,
                         lambda f: _archive.write_npz(f, arrays, extra))
@@ -337,6 +370,7 @@ def load_weights(model, filepath, max_bytes: Optional[int] = None) -> None:
   with source:
     listing = source.metadata.get("weights", [])
     rename = _load_weight_arrays(model, source, listing)
+    _load_layer_state(model, source, with_assets=False)
     train = _checked_load.read_train(model, source)
   saved = _weights.saved_train_state(train, train_config.get("shuffle_seed"),
                                      rename, source.where)
@@ -353,15 +387,19 @@ def _custom_compile_config(model):
   """The compile config to save: a model's own `get_compile_config()`
   (serialized, as Keras 3) when it overrides it, else hk_keras's."""
   if _overrides(model, "get_compile_config"):
+    # As Keras 3, objects in it (optimizers, losses...) are serialized.
+    from . import _objects  # pylint: disable=g-import-not-at-top
     config = model.get_compile_config()
     try:
+      config = _objects.serialize_keras_object(config)
       json.dumps(config)
-    except TypeError as err:
+    except (TypeError, ValueError) as err:
       raise TypeError(
           f"{type(model).__name__}.get_compile_config() must return a "
-          "JSON-able dict: serialize optimizers and losses in it with "
-          "hk_keras.optimizers.serialize / hk_keras.losses.serialize (and "
-          "deserialize them in compile_from_config). Received: "
+          "JSON-able dict of Keras objects: hk_keras.saving."
+          "serialize_keras_object could not serialize an entry (give it a "
+          "get_config, or serialize it yourself and deserialize it in "
+          "compile_from_config). Received: "
           f"{config!r}") from err
     return config
   return _compile_io.compile_config(model)

@@ -32,7 +32,9 @@ DEFAULT_MAX_BYTES = 4 * 2**30
 MAX_BYTES_ENV = "HK_KERAS_MAX_LOAD_BYTES"
 MAX_JSON_BYTES = 64 * 2**20
 MAX_JSON_DEPTH = 100
-MAX_ARCHIVE_MEMBERS = 64
+# A `.keras` file's fixed members, plus the files layers save as assets
+# (`_layer_state.MAX_ASSET_FILES`).
+MAX_ARCHIVE_MEMBERS = 64 + 4096
 # Zip and .npy bookkeeping allowed per array on top of its data bytes.
 PER_ARRAY_OVERHEAD = 4096
 FIXED_OVERHEAD = 2**16
@@ -199,9 +201,10 @@ def _stream_hash(f) -> Tuple[str, int]:
 
 
 class Archive:
-  """The `.keras` zip: only named members, each read with a size check."""
+  """The `.keras` zip: only named members (and those under `prefixes`, such
+  as `assets/`), each read with a size check."""
 
-  def __init__(self, path: str, members):
+  def __init__(self, path: str, members, prefixes=()):
     self.path = path
     if not os.path.exists(path):
       raise FileNotFoundError(f"No saved model at {path!r}.")
@@ -214,9 +217,19 @@ class Archive:
       self._file.close()
       raise
     self.infos = {}
+    self.prefixed = []
     for info in self._zip.infolist():
-      if info.filename in members:
-        self.infos[info.filename] = info  # the last of duplicates, as zipfile
+      name = info.filename
+      if name in members:
+        self.infos[name] = info  # the last of duplicates, as zipfile
+      elif prefixes and name.startswith(tuple(prefixes)) and (
+          not name.endswith("/")):  # (directory entries hold nothing)
+        if name in self.infos:
+          self.close()
+          raise SavingError(f"{path!r} holds the member {name!r} twice. The "
+                            "file is corrupt or crafted.")
+        self.infos[name] = info
+        self.prefixed.append(name)
 
   def where(self, name: str) -> str:
     return f"{self.path!r} (member {name!r})"

@@ -126,7 +126,7 @@ def keras_metadata(value, where: Where, fmt: str, members) -> dict:
   files = expect(value.get("files"), dict, where["files"], "the member list")
   for name, info in files.items():
     w = where["files"][name]
-    if name not in members:
+    if name not in members and not name.startswith("assets/"):
       raise w.error(f"{name!r} is not a member of this format (members: "
                     f"{sorted(members)})")
     expect(info, dict, w, "a member entry")

@@ -12,8 +12,8 @@ from .._core._registry import (CustomObjectScope, custom_object_scope,
                                 get_custom_objects, get_registered_name,
                                 get_registered_object,
                                 register_keras_serializable)
-from ..saving._serialization import (deserialize_keras_object,
-                                     serialize_keras_object)
+from ..saving._objects import (deserialize_keras_object,
+                               serialize_keras_object)
 from ._file import get_file
 from ._graph import get_source_inputs
 from ._image import array_to_img, img_to_array, load_img, save_img

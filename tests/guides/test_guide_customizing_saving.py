@@ -1,18 +1,19 @@
 """keras.io guide "Customizing Saving and Serialization", as a specification.
 
-Covered: `get_build_config` / `build_from_config` (a model without an Input
-is rebuilt from its build config on load) and a model's own
-`get_compile_config` / `compile_from_config` (load compiles it through the
-override, with what the override saved). Not yet supported, as strict
-xfails: `save_own_variables` / `load_own_variables` (a layer deciding what
-goes in the weights store) and `save_assets` / `load_assets` (files saved
-with a layer); the guide's `keras.Variable` attribute is replaced by a
-numpy array, since hk_keras weights are Haiku params.
+Covered: `save_own_variables` / `load_own_variables` (a layer adding its
+own entries to its weights store, and calling `super()` for its weights),
+`save_assets` / `load_assets` (files saved with a layer in the `.keras`
+archive), `get_build_config` / `build_from_config` (a model without an
+Input is rebuilt from its build config on load) and a model's own
+`get_compile_config` / `compile_from_config`, both with serialized entries
+and with the objects themselves (serialized by `save` through
+`serialize_keras_object`, as Keras 3). The guide's `keras.Variable`
+attribute is replaced by a numpy array, since hk_keras weights are Haiku
+params.
 """
 import os
 
 import numpy as np
-import pytest
 
 import hk_keras as keras
 from hk_keras import ops
@@ -109,16 +110,10 @@ def test_compile_config_round_trips_through_the_overrides(tmp_path):
   _compile_round_trip(tmp_path, lib_objects=False)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a compile config must be JSON-able: serialize_keras_object takes "
-    "layers and models only, not optimizers and losses inside the dict"))
 def test_compile_config_holding_objects(tmp_path):
   _compile_round_trip(tmp_path, lib_objects=True)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "save_own_variables/load_own_variables are not supported yet: a layer "
-    "cannot choose what it writes into the weights store"))
 def test_save_own_variables(tmp_path):
   class LayerWithCustomVariable(keras.layers.Dense):
     def __init__(self, units, **kwargs):
@@ -142,13 +137,10 @@ def test_save_own_variables(tmp_path):
   np.testing.assert_array_equal(restored.layers[0].my_variable, [5.0, 7.0])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "save_assets/load_assets are not supported yet: files are not saved "
-    "with a layer in the .keras archive"))
 def test_save_and_load_assets(tmp_path):
   class LayerWithCustomAssets(keras.layers.Dense):
     def __init__(self, vocab=None, **kwargs):
-      super().__init__(2, **kwargs)
+      super().__init__(**kwargs)
       self.vocab = vocab
 
     def save_assets(self, inner_path):
@@ -160,7 +152,7 @@ def test_save_and_load_assets(tmp_path):
         self.vocab = f.read()
 
   model = keras.Sequential([keras.Input((3,)),
-                            LayerWithCustomAssets(vocab="a b c")])
+                            LayerWithCustomAssets(vocab="a b c", units=2)])
   path = str(tmp_path / "a.keras")
   model.save(path)
   restored = keras.models.load_model(
