@@ -17,8 +17,11 @@ Workloads ending in `_newdata` give every call a dataset of a size not seen
 before (fit or evaluate on new data); `mlp_epochs` fits 5 epochs per call on
 the same data (the steady state); `mlp_memmap` trains on an `np.memmap` on
 disk with a device data budget of a quarter of the data; `mlp_spe10` runs
-hk_keras with steps_per_execution=10 against the plain loop. When keras>=3 is
-installed, a Keras 3 (JAX backend) `fit` column is added.
+hk_keras with steps_per_execution=10 against the plain loop (as do
+`cnn_spe10` and `tiny_spe10`); every workload with steps_per_execution > 1
+also runs hk_keras at steps_per_execution=1 in the same rounds, and the
+"vs spe1" column is their paired ratio. When keras>=3 is installed, a
+Keras 3 (JAX backend) `fit` column is added.
 
 The hand-written loops split a PRNG key every step, as JAX training loops
 usually do; `tiny_nokey` compares with a loop that draws no key at all (what
@@ -302,6 +305,8 @@ WORKLOADS = {
     # and, in VARIANTS, how each call's data differs.
     "mlp": ("mlp", 100, 128, 1, 1, True),
     "mlp_spe10": ("mlp", 100, 128, 10, 1, True),
+    "cnn_spe10": ("cnn", 30, 128, 10, 1, True),
+    "tiny_spe10": ("tiny", 2000, 32, 10, 1, True),
     "mlp_newdata": ("mlp", 100, 128, 1, 1, True),
     "mlp_epochs": ("mlp", 40, 128, 1, 1, True),
     "mlp_memmap": ("mlp", 400, 128, 1, 1, True),
@@ -343,6 +348,8 @@ def _memmap(x, y, key):
 
 def _make(arm, key, batch_size):
   workload, steps, default_bs, spe, scan, draw_key = WORKLOADS[key]
+  if arm == "hk_keras_spe1":  # the same workload at steps_per_execution=1
+    arm, spe = "hk_keras", 1
   new_size, epochs, memmap = VARIANTS.get(key, (False, 1, False))
   bs = batch_size or default_bs
   x, y = _data(workload, steps, bs)
@@ -363,6 +370,8 @@ def _make(arm, key, batch_size):
 def measure(key, rounds, batch_size, with_keras):
   arms = ["hk_keras", "hand-written"] + (["keras3"] if with_keras and not (
       key in ("tiny_spe100", "tiny_nokey")) else [])
+  if WORKLOADS[key][3] > 1:  # steps_per_execution > 1: also against spe=1
+    arms.append("hk_keras_spe1")
   built, first = {}, {}
   for arm in arms:
     start = time.perf_counter()
@@ -428,7 +437,8 @@ def main():
   parser = argparse.ArgumentParser(description=__doc__)
   parser.add_argument("--workloads",
                       default="mlp,mlp_spe10,mlp_newdata,mlp_epochs,mlp_memmap,"
-                      "cnn,tiny,tiny_nokey,tiny_spe100,tiny_newdata,evaluate,"
+                      "cnn,cnn_spe10,tiny,tiny_nokey,tiny_spe10,tiny_spe100,"
+                      "tiny_newdata,evaluate,"
                       "evaluate_newdata,predict")
   parser.add_argument("--rounds", type=int, default=5)
   parser.add_argument("--batch-size", type=int, default=None)
@@ -440,7 +450,7 @@ def main():
         f"({len(jax.devices())} device(s)), {os.cpu_count()} CPU cores, "
         f"{args.rounds} interleaved rounds, medians")
   header = (f"{'workload':<16} {'hk_keras/s':>10} {'hand/s':>10} {'ratio':>6} "
-            f"{'keras3/s':>9} {'hk/keras':>8} {'1st hk':>9} {'1st hand':>9}"
+            f"{'keras3/s':>9} {'hk/keras':>8} {'vs spe1':>8} {'1st hk':>9} {'1st hand':>9}"
             f" {'1st keras':>9} {'RSS hk':>8} {'RSS hand':>8} {'RSS keras':>9}")
   print(header)
   for key in args.workloads.split(","):
@@ -454,8 +464,9 @@ def main():
         arm == "keras3" and "keras3" not in res) else
                   alone(arm, key, args.batch_size))
             for arm in ("hk_keras", "hand-written", "keras3")}
+    vs_spe1 = res.get(("ratio", "hk_keras_spe1"), float("nan"))
     print(f"{key:<16} {hk_rate:>10.0f} {hand_rate:>10.0f} "
-          f"{ratio:>6.2f} {keras_rate:>9.0f} {vs_keras:>8.2f}"
+          f"{ratio:>6.2f} {keras_rate:>9.0f} {vs_keras:>8.2f} {vs_spe1:>8.2f}"
           + "".join(f" {solo[a][0]:>8.2f}s" for a in solo)
           + "".join(f" {solo[a][1]:>8.0f}" for a in solo), flush=True)
   delta, base, ours = import_overhead()

@@ -4,11 +4,17 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as np
-import scipy.signal
 
 from ._image_base import standardize_data_format
 from .._layer import Layer
 from . import _base
+
+
+def _signal():
+  # Imported on first use: scipy.signal costs ~0.7 s, most of what
+  # `import hk_keras` would otherwise take.
+  import scipy.signal  # pylint: disable=g-import-not-at-top
+  return scipy.signal
 
 _MEL_BREAK_HZ = 700.0
 _MEL_Q = 1127.0
@@ -49,7 +55,7 @@ def stft(x, sequence_length, sequence_stride, fft_length, window="hann",
   if window is None:
     win = np.ones(fft_length, np.float32)
   else:
-    win = (scipy.signal.get_window(window, sequence_length)
+    win = (_signal().get_window(window, sequence_length)
            if isinstance(window, str) else np.asarray(window))
     win = np.pad(win.astype(np.float32), [l_pad, r_pad])
   num_frames = 1 + (x.shape[-1] - fft_length) // sequence_stride
@@ -129,7 +135,7 @@ def stft_kernel(side, frame_length, num_bins, window, scaling, periodic):
   win = None
   scale = 1.0
   if window is not None:
-    win = (scipy.signal.get_window(window, frame_length, periodic)
+    win = (_signal().get_window(window, frame_length, periodic)
            if isinstance(window, str) else np.asarray(window, np.float64))
     win = win.reshape(frame_length, 1, 1)
     if scaling == "density":
