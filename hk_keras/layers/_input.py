@@ -275,9 +275,8 @@ def infer_output_spec(layer, args, kwargs, with_masks=False):
   # Symbolic inputs that carry a symbolic mask get a traced mask attached,
   # so the call sees `mask` (and `compute_mask` its previous mask) during
   # shape inference, as in Keras 3.
-  input_masks = [getattr(l, "_keras_mask", None) for l in
-                 jax.tree_util.tree_leaves((args, kwargs), is_leaf=is_spec)
-                 if is_spec(l)]
+  # (Leaves of the call as given: one per leaf of its concrete form.)
+  given = jax.tree_util.tree_leaves((args, kwargs), is_leaf=is_spec)
 
   def abstract(size):
     # Only the symbolic inputs are traced; everything else in the call
@@ -286,7 +285,8 @@ def infer_output_spec(layer, args, kwargs, with_masks=False):
         (_concrete(args, size), _concrete(kwargs, size)))
     symbolic = [i for i, l in enumerate(leaves)
                 if isinstance(l, jax.ShapeDtypeStruct)]
-    masks = [None if m is None else _concrete(m, size) for m in input_masks]
+    masks = [getattr(given[i], "_keras_mask", None) for i in symbolic]
+    masks = [None if m is None else _concrete(m, size) for m in masks]
     def f(rng, traced, traced_masks):
       full = list(leaves)
       for i, value, mask in zip(symbolic, traced, traced_masks):

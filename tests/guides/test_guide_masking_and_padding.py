@@ -208,3 +208,14 @@ def test_mask_consuming_layers_match_keras():
   np.testing.assert_allclose(ours(ids), expected, rtol=1e-5, atol=1e-7)
   np.testing.assert_allclose(ours.predict(ids, verbose=0), expected,
                              rtol=1e-5, atol=1e-7)
+
+
+def test_a_symbolic_mask_is_not_a_graph_input():
+  import pytest  # pylint: disable=g-import-not-at-top
+  inputs = keras.Input((None,), dtype="int32")
+  x = layers.Embedding(input_dim=10, output_dim=4, mask_zero=True)(inputs)
+  # Pooling consumes the mask (compute_mask returns None).
+  assert layers.GlobalAveragePooling1D()(x)._keras_mask is None
+  y = layers.LSTM(2)(x, mask=x._keras_mask)
+  with pytest.raises(ValueError, match="not nodes of the graph"):
+    keras.Model(inputs, y)
