@@ -13,6 +13,7 @@ metric scope holding this step's metric states, and the default
 `compute_metrics` updates the states in that scope.
 """
 import contextlib
+import inspect
 import threading
 
 import chex
@@ -86,6 +87,25 @@ def _step_keys(state, batch):
   return jax.random.split(state.rng)
 
 
+def call_compute_loss(model, x, y, y_pred, sample_weight, training):
+  """`model.compute_loss`, with `training` only when it takes one: Keras 3
+  also accepts the older override `compute_loss(x, y, y_pred,
+  sample_weight)`."""
+  fn = model.compute_loss
+  takes = _takes_training.get(getattr(fn, "__func__", fn))
+  if takes is None:
+    params = inspect.signature(fn).parameters.values()
+    takes = any(p.name == "training" or p.kind == p.VAR_KEYWORD
+                for p in params)
+    _takes_training[getattr(fn, "__func__", fn)] = takes
+  if takes:
+    return fn(x, y, y_pred, sample_weight, training=training)
+  return fn(x, y, y_pred, sample_weight)
+
+
+_takes_training = {}
+
+
 def _rows_in(x):
   rows = _replica.sample_mask()
   return (jax.tree_util.tree_leaves(x)[0].shape[0] if rows is None
@@ -121,7 +141,7 @@ def default_train_step(model, state, data):
     with _context.loss_scope():
       y_pred, new_state = model.apply(params, state.state, step_rng,
                                       *model._unpack_inputs(x), training=True)  # pylint: disable=protected-access
-      loss = model.compute_loss(x, y, y_pred, sample_weight, training=True)
+      loss = call_compute_loss(model, x, y, y_pred, sample_weight, True)
     loss = jnp.asarray(loss, jnp.float32)
     # Differentiate this replica's share of the global-batch loss and sum the
     # gradients: the same as averaging, but backward values keep the size
@@ -174,7 +194,7 @@ def default_test_step(model, state, data, mask=None):
   with _context.loss_scope():
     y_pred, _ = model.apply(state.params, state.state, state.rng,
                             *model._unpack_inputs(x), training=False)  # pylint: disable=protected-access
-    loss = model.compute_loss(x, y, y_pred, sample_weight, training=False)
+    loss = call_compute_loss(model, x, y, y_pred, sample_weight, False)
   return _metrics_and_logs(model, state, loss, x, y, y_pred, sample_weight)
 
 

@@ -129,6 +129,19 @@ def _default_steps_in_use(model):
       "train_step", "compute_loss", "compute_metrics", "update_metrics"))
 
 
+def _test_steps_honour_mask(model):
+  """Whether the model evaluates with step pieces that honour the padding
+  mask: the default ones, or an hk_keras-form `test_step(state, data,
+  mask=None)` (it receives the mask as an argument and passes it on). A
+  Keras-form `test_step(state, data)` cannot see it."""
+  from ._keras_steps import is_keras_form  # pylint: disable=g-import-not-at-top
+  from ._trainer import Trainer  # pylint: disable=g-import-not-at-top
+  cls = type(model)
+  return not is_keras_form(model, "test") and all(
+      getattr(cls, name) is getattr(Trainer, name) for name in (
+          "compute_loss", "compute_metrics", "update_metrics"))
+
+
 class _Epoch:
   """The batches of one epoch over array data, in device chunks.
 
@@ -338,18 +351,27 @@ def _evaluate_arrays(live, arrays, batch_size, steps=None, cbs=None):
   host = _batching.host_arrays(arrays.tree)
   # Data smaller than one batch runs as one batch of its size, as in Keras
   # (losses added in `call` then see no padded rows).
-  batch_size = max(1, min(batch_size, arrays.num_samples))
-  index, mask, size, num_batches = _eval_layout(
-      strategy, arrays.num_samples, batch_size, steps)
+  n = arrays.num_samples
+  batch_size = max(1, min(batch_size, n))
+  index, mask, size, num_batches = _eval_layout(strategy, n, batch_size,
+                                                steps)
+  # A step piece the model overrides (compute_loss, a test_step without
+  # `mask`, ...) may not honour the padding mask: the last partial batch
+  # then runs as a host batch of its real rows, one more compiled shape per
+  # remainder, as in Keras.
+  full = n // batch_size
+  exact_last = num_batches > full and not _test_steps_honour_mask(live.model)
+  chunked = full if exact_last else num_batches
   per_chunk = _batching.chunk_batches(host, size)
-  chunks = _batching.array_chunks(strategy, host, index, num_batches * size,
-                                  per_chunk * size, extra=mask)
+  chunks = (_batching.array_chunks(strategy, host, index, chunked * size,
+                                   per_chunk * size, extra=mask)
+            if chunked else ())
   state = live.fresh_metrics()
   fn = live.cache.eval_fn(size)
   hooks = cbs is not None and cbs.wants_batch_hooks("test")
   logs, b = None, 0
   for c, (chunk, chunk_mask) in enumerate(chunks):
-    for j in range(min(per_chunk, num_batches - c * per_chunk)):
+    for j in range(min(per_chunk, chunked - c * per_chunk)):
       if hooks:
         cbs.on_test_batch_begin(b)
       metrics, logs = fn(state, chunk, chunk_mask, j * size)
@@ -357,6 +379,16 @@ def _evaluate_arrays(live, arrays, batch_size, steps=None, cbs=None):
       if hooks:
         cbs.on_test_batch_end(b, LazyLogs(logs))
       b += 1
+  if exact_last:
+    if hooks:
+      cbs.on_test_batch_begin(b)
+    rows = np.arange(full * batch_size, n)
+    batch, pad = _batching.shard_batch(strategy, jax.tree_util.tree_map(
+        lambda a: _data.canonical(np.asarray(a[rows])), host))
+    last = live.cache.host_batch_fn("test", pad is not None)
+    state, logs = last(state, batch, *([] if pad is None else [pad]))
+    if hooks:
+      cbs.on_test_batch_end(b, LazyLogs(logs))
   return _host_logs(live, logs)
 
 

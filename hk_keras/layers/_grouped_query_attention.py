@@ -7,6 +7,7 @@ import jax
 import jax.numpy as jnp
 
 from .. import initializers
+from .._core import _naming
 from ._attention import _combine_masks
 from ._layer import Layer
 
@@ -75,6 +76,10 @@ class GroupQueryAttention(Layer):
                bias_regularizer=None, activity_regularizer=None,
                kernel_constraint=None, bias_constraint=None,
                use_gate: bool = False, seed: Optional[int] = None, **kwargs):
+    if kwargs.get("name") is None and type(self) is GroupQueryAttention:
+      # Keras's class is `GroupedQueryAttention` (this name is its alias), so
+      # its auto-names are grouped_query_attention, grouped_query_attention_1.
+      kwargs["name"] = _naming.unique_name("grouped_query_attention")
     super().__init__(**kwargs)
     self._set_weight_extras(kernel_regularizer=kernel_regularizer,
                        bias_regularizer=bias_regularizer,

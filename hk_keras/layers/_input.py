@@ -7,6 +7,7 @@ import jax.numpy as jnp
 
 from .. import utils
 from .._core import _context
+from .._core import _masking
 from .._core import _naming
 from ._layer import Layer
 
@@ -46,6 +47,9 @@ class KerasTensor:
     self.dtype = "string" if is_string_dtype(dtype) else jnp.dtype(dtype).name
     self.node = node
     self.name = name
+    # The symbolic mask of this tensor (a bool KerasTensor) when the layer
+    # that made it propagates one, as Keras 3's `KerasTensor._keras_mask`.
+    self._keras_mask = None
 
   @property
   def ndim(self):
@@ -254,16 +258,25 @@ def _concrete(tree, size):
       to_struct, tree, is_leaf=lambda x: _is_symbolic(x) or isinstance(x, ShapeSpec))
 
 
-def infer_output_spec(layer, args, kwargs):
+def infer_output_spec(layer, args, kwargs, with_masks=False):
   """Abstractly traces `layer` twice to find its output shapes and dtypes.
 
   Unknown input dimensions take two different dummy sizes; output dimensions
-  that differ between the traces are unknown (None).
+  that differ between the traces are unknown (None). With `with_masks`,
+  also returns the output masks' specs (None for an output without a mask),
+  one per output leaf.
   """
   def run(*a, **k):
     with _context.trace_context() as ctx:
       return ctx.call_layer(layer, a, k)
   transformed = hk.transform_with_state(run)
+
+  is_spec = lambda x: _is_symbolic(x) or isinstance(x, ShapeSpec)
+  # Symbolic inputs that carry a symbolic mask get a traced mask attached,
+  # so the call sees `mask` (and `compute_mask` its previous mask) during
+  # shape inference, as in Keras 3.
+  # (Leaves of the call as given: one per leaf of its concrete form.)
+  given = jax.tree_util.tree_leaves((args, kwargs), is_leaf=is_spec)
 
   def abstract(size):
     # Only the symbolic inputs are traced; everything else in the call
@@ -272,32 +285,47 @@ def infer_output_spec(layer, args, kwargs):
         (_concrete(args, size), _concrete(kwargs, size)))
     symbolic = [i for i, l in enumerate(leaves)
                 if isinstance(l, jax.ShapeDtypeStruct)]
-    def f(rng, traced):
+    masks = [getattr(given[i], "_keras_mask", None) for i in symbolic]
+    masks = [None if m is None else _concrete(m, size) for m in masks]
+    def f(rng, traced, traced_masks):
       full = list(leaves)
-      for i, value in zip(symbolic, traced):
+      for i, value, mask in zip(symbolic, traced, traced_masks):
         full[i] = value
+        _masking.set_keras_mask(value, mask)
       a, k = jax.tree_util.tree_unflatten(treedef, full)
       params, state = transformed.init(rng, *a, **k)
       out, _ = transformed.apply(params, state, rng, *a, **k)
-      return out
+      out_masks = [_masking.get_keras_mask(o)
+                   for o in jax.tree_util.tree_leaves(out)]
+      return out, out_masks
     return jax.eval_shape(f, jax.random.PRNGKey(0),
-                          [leaves[i] for i in symbolic])
+                          [leaves[i] for i in symbolic], masks)
 
   outs = [abstract(size) for size in _DUMMY_SIZES]
   def merge(a, b):
     shape = tuple(x if x == y else None for x, y in zip(a.shape, b.shape))
     return ShapeSpec(shape, jnp.dtype(a.dtype).name)
-  return jax.tree_util.tree_map(merge, outs[0], outs[1])
+  spec = jax.tree_util.tree_map(merge, outs[0][0], outs[1][0])
+  if with_masks:
+    masks = [None if m is None else merge(m, n)
+             for m, n in zip(outs[0][1], outs[1][1])]
+    return spec, masks
+  return spec
 
 
 def symbolic_call(layer, args, kwargs):
   """Records a layer call in the Functional graph and returns its outputs."""
-  spec = infer_output_spec(layer, args, kwargs)
+  spec, masks = infer_output_spec(layer, args, kwargs, with_masks=True)
   holder = []
   node = Node(layer, args, kwargs, holder)
   outputs = jax.tree_util.tree_map(
       lambda s: KerasTensor(s.shape, s.dtype, node=node), spec,
       is_leaf=lambda s: isinstance(s, ShapeSpec))
+  for tensor, mask in zip(jax.tree_util.tree_leaves(outputs,
+                                                    is_leaf=_is_symbolic),
+                          masks):
+    if mask is not None:
+      tensor._keras_mask = KerasTensor(mask.shape, mask.dtype)  # pylint: disable=protected-access
   holder.append(outputs)
   layer._record_node(node)  # for layer.input / layer.output
   return outputs

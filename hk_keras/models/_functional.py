@@ -143,6 +143,14 @@ def _leaves(struct):
   return jax.tree_util.tree_leaves(struct, is_leaf=_is_kt)
 
 
+_MASK_NOT_IN_GRAPH = (
+    "{tensor} is not the output of a layer call: symbolic masks "
+    "(`x._keras_mask`) describe what the model will propagate, they are not "
+    "nodes of the graph. Masks follow their tensors automatically (a layer "
+    "whose call takes `mask` receives it); to pass one explicitly, compute it "
+    "inside a layer (e.g. `self.embedding.compute_mask(inputs)`).")
+
+
 def _topological_nodes(outputs, inputs):
   """Nodes needed for `outputs`, each after the nodes it depends on."""
   input_ids = {id(t) for t in inputs}
@@ -152,6 +160,8 @@ def _topological_nodes(outputs, inputs):
     if id(t) in input_ids:
       return
     node = t.node
+    if node is None:
+      raise ValueError(_MASK_NOT_IN_GRAPH.format(tensor=t))
     if isinstance(node.layer, _input.InputLayer):
       raise ValueError(
           f"Graph disconnected: an output depends on input {node.layer.name!r} "

@@ -234,7 +234,9 @@ class StatelessModel:
 
     The penalties of `self.losses` are those of the `stateless_call` that
     made `y_pred` (inside a step, as `compute_loss`)."""
-    loss = self.compute_loss(x, y, y_pred, sample_weight, training=training)
+    from .._engine import _default_steps  # pylint: disable=g-import-not-at-top
+    loss = _default_steps.call_compute_loss(self, x, y, y_pred, sample_weight,
+                                            training)
     return loss, (list(trainable_variables), list(non_trainable_variables),
                   list(metrics_variables))
 

@@ -6,6 +6,7 @@ from typing import Any, Callable, Dict, Optional, Union
 import jax.numpy as jnp
 import optax
 
+from .._core import _naming
 from . import schedules
 from ._live_learning_rate import LiveLearningRate
 from ._stateless import StatelessOptimizer
@@ -116,7 +117,9 @@ class Optimizer(StatelessOptimizer, LiveLearningRate):
     self.ema_overwrite_frequency = ema_overwrite_frequency
     self.loss_scale_factor = loss_scale_factor
     self.gradient_accumulation_steps = gradient_accumulation_steps
-    self.name = name or _snake_case(type(self).__name__)
+    # Made unique as Keras's auto-names (adam, adam_1, ...; the counter is the
+    # layers' one, reset by `backend.clear_session()`).
+    self.name = name or _naming.unique_name(_snake_case(type(self).__name__))
 
   def __setattr__(self, key: str, value: Any) -> None:
     # Any change of a hyperparameter invalidates the cached transform.

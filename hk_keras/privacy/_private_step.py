@@ -43,7 +43,8 @@ def example_loss_fn(model, frozen, model_state, scale=None):
         _context.loss_scope():
       y_pred, new_state = model.apply(params, model_state, key,
                                       *model._unpack_inputs(x), training=True)  # pylint: disable=protected-access
-      loss = model.compute_loss(x, y, y_pred, sample_weight, training=True)
+      loss = _default_steps.call_compute_loss(model, x, y, y_pred,
+                                                 sample_weight, True)
     loss = jnp.asarray(loss, jnp.float32)
     scaled = loss if scale is None else scale.scale(loss)
     return scaled, (loss, y_pred, new_state)

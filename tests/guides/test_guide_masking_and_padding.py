@@ -6,7 +6,8 @@ Sequential models to an LSTM; a mask passed to a layer directly; custom
 layers that change the mask (compute_mask), pass it on (supports_masking)
 or read it (a `mask` argument of call). The guide prints `_keras_mask` on
 eager tensors, which does not exist for JAX arrays in Keras 3 either; the
-masks are read with `compute_mask` instead.
+masks are read with `compute_mask` instead (symbolic tensors carry
+`_keras_mask`, as in Keras 3).
 """
 import numpy as np
 
@@ -118,11 +119,8 @@ class TemporalSoftmax(layers.Layer):
     self.supports_masking = True
 
   def call(self, inputs, mask=None):
-    # The guide asserts `mask is not None`; hk_keras infers a symbolic
-    # call's output shape without masks (the model's real calls get them),
-    # so a missing mask counts as all ones here.
-    if mask is None:
-      mask = ops.ones(ops.shape(inputs)[:-1], "bool")
+    # As in the guide: the mask arrives during shape inference too.
+    assert mask is not None
     broadcast_float_mask = ops.expand_dims(ops.cast(mask, "float32"), -1)
     inputs_exp = ops.exp(inputs) * broadcast_float_mask
     inputs_sum = ops.sum(inputs_exp * broadcast_float_mask, axis=-1,
@@ -145,6 +143,9 @@ def test_custom_layers_that_change_pass_or_read_the_mask():
   x = layers.Embedding(input_dim=10, output_dim=32, mask_zero=True)(inputs)
   x = layers.Dense(1)(x)
   x = MyActivation()(x)
+  # As the guide prints: the symbolic tensor carries the propagated mask.
+  assert x._keras_mask.shape == (None, None)
+  assert x._keras_mask.dtype == "bool"
   outputs = TemporalSoftmax()(x)
   model = keras.Model(inputs, outputs)
   out = np.asarray(model(ids))
@@ -152,3 +153,69 @@ def test_custom_layers_that_change_pass_or_read_the_mask():
   # 0/0 where it is off: the mask reached the layer.
   np.testing.assert_array_equal(np.isnan(out[..., 0]), ids == 0)
   np.testing.assert_allclose(out[..., 0][ids != 0], 1.0, rtol=1e-6)
+
+
+def _mask_consuming_model(lib):
+  """The guide's mask-reading layers (and a temporal mean dividing by the
+  mask's sum) in one Functional model of library `lib`."""
+  L, lib_ops = lib.layers, lib.ops
+
+  class Softmax(L.Layer):
+    def __init__(self, **kwargs):
+      super().__init__(**kwargs)
+      self.supports_masking = True
+
+    def call(self, inputs, mask=None):
+      assert mask is not None
+      m = lib_ops.expand_dims(lib_ops.cast(mask, "float32"), -1)
+      e = lib_ops.exp(inputs) * m
+      return e / lib_ops.sum(e * m, axis=1, keepdims=True)
+
+  class Split(L.Layer):
+    def call(self, inputs):
+      return lib_ops.split(inputs, 2, axis=1)
+
+    def compute_mask(self, inputs, mask=None):
+      if mask is None:
+        return None
+      return lib_ops.split(mask, 2, axis=1)
+
+  class TemporalMean(L.Layer):
+    def call(self, inputs, mask=None):
+      m = lib_ops.cast(mask, "float32")[..., None]
+      return lib_ops.sum(inputs * m, axis=1) / lib_ops.sum(m, axis=1)
+
+  inputs = lib.Input((6,), dtype="int32")
+  x = L.Embedding(10, 4, mask_zero=True)(inputs)
+  x = Softmax()(L.Dense(3)(x))
+  first, second = Split()(x)
+  masks = (first._keras_mask, second._keras_mask)
+  out = L.Concatenate()([TemporalMean()(first), TemporalMean()(second)])
+  return lib.Model(inputs, out), masks
+
+
+def test_mask_consuming_layers_match_keras():
+  import pytest  # pylint: disable=g-import-not-at-top
+  real_keras = pytest.importorskip("keras")
+  theirs, their_masks = _mask_consuming_model(real_keras)
+  ours, our_masks = _mask_consuming_model(keras)
+  for a, b in zip(our_masks, their_masks):  # compute_mask ran symbolically
+    assert a.shape == tuple(b.shape) == (None, 3) and a.dtype == "bool"
+  ours.set_weights([np.asarray(w) for w in theirs.get_weights()])
+  ids = np.array([[1, 2, 0, 3, 4, 0], [5, 0, 0, 1, 1, 0],
+                  [2, 3, 4, 5, 6, 7]], "int32")
+  expected = np.asarray(theirs(ids))
+  np.testing.assert_allclose(ours(ids), expected, rtol=1e-5, atol=1e-7)
+  np.testing.assert_allclose(ours.predict(ids, verbose=0), expected,
+                             rtol=1e-5, atol=1e-7)
+
+
+def test_a_symbolic_mask_is_not_a_graph_input():
+  import pytest  # pylint: disable=g-import-not-at-top
+  inputs = keras.Input((None,), dtype="int32")
+  x = layers.Embedding(input_dim=10, output_dim=4, mask_zero=True)(inputs)
+  # Pooling consumes the mask (compute_mask returns None).
+  assert layers.GlobalAveragePooling1D()(x)._keras_mask is None
+  y = layers.LSTM(2)(x, mask=x._keras_mask)
+  with pytest.raises(ValueError, match="not nodes of the graph"):
+    keras.Model(inputs, y)
