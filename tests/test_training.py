@@ -384,3 +384,38 @@ def test_steps_per_execution_with_convolutions_never_scans_on_cpu():
   if jax.default_backend() == "cpu":
     assert model._live.cache._fns[("scan_pays_off", 16)] is False
   chex.assert_trees_all_close(weights[0], weights[1], atol=1e-6)
+
+
+class _WatchesBatches(hk_keras.callbacks.Callback):
+  """A batch hook: every step is dispatched on its own."""
+
+  def on_train_batch_end(self, batch, logs=None):
+    pass
+
+
+def test_unwatched_dispatch_bound_steps_fuse_after_the_first_epochs():
+  # docs/performance.md "The dispatch loop": once a model has run
+  # FUSE_AFTER_STEPS steps that no callback watched, later epochs scan
+  # FUSED_STEPS steps per dispatch; the weights are those of one dispatch
+  # per step.
+  from hk_keras._engine import _loops  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(0)
+  n = _loops.FUSE_AFTER_STEPS + 40  # one unfused epoch, then fused ones
+  x = rng.normal(size=(n, 3)).astype(np.float32)
+  y = rng.normal(size=(n, 1)).astype(np.float32)
+  weights, fused = [], []
+  for callbacks in ([], [_WatchesBatches()]):
+    hk_keras.utils.set_random_seed(0)
+    model = hk_keras.Sequential([hk_keras.Input((3,)),
+                                 layers.Dense(4, activation="relu"),
+                                 layers.Dense(1)])
+    model.compile("adam", "mse")
+    history = model.fit(x, y, batch_size=1, epochs=3, verbose=0,
+                        callbacks=callbacks, shuffle=True)
+    keys = model._live.cache._fns  # pylint: disable=protected-access
+    fused.append(("train", 1, _loops.FUSED_STEPS, True, False) in keys)
+    weights.append((model.get_weights(), history.history["loss"]))
+  assert fused == [True, False]
+  for ours, unfused in zip(weights[0][0], weights[1][0]):
+    np.testing.assert_array_equal(ours, unfused)
+  np.testing.assert_array_equal(weights[0][1], weights[1][1])

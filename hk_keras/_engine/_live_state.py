@@ -59,6 +59,7 @@ class LiveState:
     self.ts: Optional[TrainState] = None
     self.mask = None
     self.cache = StepCache(model, self)
+    self.quiet_steps = 0  # steps run with no batch hook watching (_loops)
     self.pending = None  # a saved train state for the next train state
     self.requested_initial_epoch: Optional[int] = None
     self.shuffle_seed = options.shuffle_seed

@@ -224,7 +224,8 @@ def _train_quietly(live, ep):
   dispatch loop holds the train state in a local, so a step costs one call
   of the compiled function and nothing else on the host."""
   live.refresh()
-  cache, b, k = live.cache, ep.batch_size, ep.k
+  cache, b = live.cache, ep.batch_size
+  k = _fused_steps(live, ep)
   single = cache.train_fn(b, 1)
   multi = masked = None
   ts, logs = live.ts, None
@@ -247,7 +248,34 @@ def _train_quietly(live, ep):
   finally:
     # Also after an interrupt: the donated old state is gone.
     live.advance(ts)
+  live.quiet_steps += ep.full
   return logs
+
+
+# Fusing steps no callback watches (see `_fused_steps`): after this many
+# such steps of a model, in groups of this many.
+FUSE_AFTER_STEPS = 1000
+FUSED_STEPS = 32
+
+
+def _fused_steps(live, ep):
+  """Steps per dispatch of an epoch that no callback watches batch by batch.
+
+  `steps_per_execution` when it is above 1. At 1, a dispatch-bound step (no
+  convolution, small matmuls: `StepCache.scan_pays_off`) costs more in
+  dispatch than in compute, and nothing outside the loop can tell K steps
+  run in one `lax.scan` from K dispatched ones (same step, same batches,
+  same order; the epoch's logs are the last step's). So from the first
+  epoch that starts after the model has run `FUSE_AFTER_STEPS` such steps,
+  they run `FUSED_STEPS` per dispatch. The first epochs stay unfused: the
+  scanned program is one more compile, which a short fit would not pay back
+  (time to the first step). Deterministic: it depends on step counts only.
+  """
+  k = ep.k
+  if (k == 1 and ep.per_chunk >= FUSED_STEPS and live.options.privacy is None
+      and live.quiet_steps >= FUSE_AFTER_STEPS):
+    return FUSED_STEPS
+  return k
 
 
 def _train_with_hooks(model, live, ep, cbs):
