@@ -283,11 +283,14 @@ def case_mixed_precision():
     fit_both("mixed_bfloat16", mlp, x, y, optimizer="sgd")
   finally:
     hk_keras.mixed_precision.set_global_policy("float32")
-  # float16 with large inputs: some steps overflow and are skipped; the
-  # replicas must skip the same steps as one device.
+  # float16 with two rows beyond its range: the steps whose batch holds one
+  # overflow and are skipped (whatever the shuffle order); the replicas
+  # must skip the same steps as one device.
+  wide = x.copy()
+  wide[[3, 17], 0] = 1e5
   def loss_scale(distribution):
     model = compiled(mlp, distribution)
-    model.fit(x * 30, y, batch_size=8, epochs=2, verbose=0)
+    model.fit(wide, y, batch_size=8, epochs=2, verbose=0)
     return float(model._ts.loss_scale.loss_scale)
   hk_keras.mixed_precision.set_global_policy("mixed_float16")
   try:

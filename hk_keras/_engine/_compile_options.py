@@ -62,7 +62,7 @@ class CompileOptions:
           f"this model's distribution has {self.strategy.num_replicas} "
           "devices. Debug on one device (no distribution), then compile "
           "with jit.")
-    seed = int(jax.random.randint(utils.next_rng_key(), (), 0, 2**31 - 1))
+    seed = _seed_from(utils.next_rng_key())
     self.shuffle_seed = int(self.strategy.broadcast(np.int32(seed)))
     from .. import mixed_precision  # pylint: disable=g-import-not-at-top
     self.loss_scale = mixed_precision.initial_loss_scale(
@@ -92,3 +92,10 @@ class CompileOptions:
     return options
 
 
+def _seed_from(key) -> int:
+  """A NumPy shuffle seed from a PRNG key's own bits (a fresh split of the
+  global stream): reading them compiles nothing, where drawing with
+  `jax.random.randint` compiled a program (~0.15 s of the first step)."""
+  if jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key):
+    key = jax.random.key_data(key)
+  return int(np.asarray(key).ravel()[-1]) % (2**31 - 1)
