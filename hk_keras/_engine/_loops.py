@@ -225,21 +225,26 @@ def _train_quietly(live, ep):
   of the compiled function and nothing else on the host."""
   live.refresh()
   cache, b = live.cache, ep.batch_size
-  k = _fused_steps(live, ep)
+  # Steps per dispatch, largest first: fused groups, then the user's
+  # steps_per_execution, then single steps for what is left of a chunk.
+  sizes = sorted({_fused_steps(live, ep), ep.k}, reverse=True)
   single = cache.train_fn(b, 1)
-  multi = masked = None
+  multi, masked = {}, None
   ts, logs = live.ts, None
   try:
     for c, chunk in enumerate(ep.chunks):
       nfull, partial = ep.in_chunk(c)
       j = 0
-      if k > 1 and nfull >= k:
-        if multi is None and cache.scan_pays_off(b, chunk):
-          multi = cache.train_fn(b, k)
-        if multi is not None:
-          for j in range(0, nfull - nfull % k, k):
-            ts, logs = multi(ts, chunk, j * b)
-          j = nfull - nfull % k
+      for k in sizes:
+        if k == 1 or nfull - j < k:
+          continue
+        if k not in multi:
+          multi[k] = (cache.train_fn(b, k) if cache.scan_pays_off(b, chunk)
+                      else None)
+        if multi[k] is not None:
+          while nfull - j >= k:
+            ts, logs = multi[k](ts, chunk, j * b)
+            j += k
       for j in range(j, nfull):
         ts, logs = single(ts, chunk, j * b)
       if partial:
@@ -261,20 +266,23 @@ FUSED_STEPS = 32
 def _fused_steps(live, ep):
   """Steps per dispatch of an epoch that no callback watches batch by batch.
 
-  `steps_per_execution` when it is above 1. At 1, a dispatch-bound step (no
-  convolution, small matmuls: `StepCache.scan_pays_off`) costs more in
-  dispatch than in compute, and nothing outside the loop can tell K steps
-  run in one `lax.scan` from K dispatched ones (same step, same batches,
-  same order; the epoch's logs are the last step's). So from the first
-  epoch that starts after the model has run `FUSE_AFTER_STEPS` such steps,
-  they run `FUSED_STEPS` per dispatch. The first epochs stay unfused: the
+  A dispatch-bound step (no convolution, small matmuls:
+  `StepCache.scan_pays_off`) costs more in dispatch than in compute, and
+  nothing outside the loop can tell K steps run in one `lax.scan` from K
+  dispatched ones (same step, same batches, same order; the epoch's logs
+  are the last step's). So from the first epoch that starts after the model
+  has run `FUSE_AFTER_STEPS` such steps, they run `FUSED_STEPS` per dispatch
+  (rounded up to a multiple of `steps_per_execution`, when that is
+  smaller; otherwise `steps_per_execution`). The first epochs stay unfused: the
   scanned program is one more compile, which a short fit would not pay back
   (time to the first step). Deterministic: it depends on step counts only.
   """
   k = ep.k
-  if (k == 1 and ep.per_chunk >= FUSED_STEPS and live.options.privacy is None
-      and live.quiet_steps >= FUSE_AFTER_STEPS):
-    return FUSED_STEPS
+  fused = -(-FUSED_STEPS // k) * k  # a multiple of steps_per_execution
+  if (k < FUSED_STEPS and ep.per_chunk >= fused and
+      live.options.privacy is None and
+      live.quiet_steps >= FUSE_AFTER_STEPS):
+    return fused
   return k
 
 
