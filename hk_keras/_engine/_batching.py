@@ -80,6 +80,14 @@ def shard_batch(strategy, batch):
   return strategy.shard((jax.tree_util.tree_map(pad, batch), mask))
 
 
+def host_batch(strategy, tree, index):
+  """Rows `index` of host data `tree`, in the engine's dtype, placed split
+  over the replicas: (batch, mask or None), as `shard_batch`. For a last
+  partial batch that runs unpadded."""
+  return shard_batch(strategy, jax.tree_util.tree_map(
+      lambda a: _data.canonical(np.asarray(a[index])), tree))
+
+
 def epoch_permutation(seed, epoch, n, shuffle):
   """The epoch's row order on the host (None: the data's own order)."""
   if not shuffle:

@@ -120,13 +120,21 @@ def fit(model, live, x, y, batch_size, epochs, verbose, callbacks,
   return history
 
 
-def _default_steps_in_use(model):
-  """Whether the model trains with the default step pieces, which honour
-  the padding mask of a partial batch (`_replica.sample_mask`)."""
+# The step pieces that honour the padding mask of a partial batch
+# (`_replica.sample_mask`) as long as the model does not override them.
+_MASKED_PIECES = ("compute_loss", "compute_metrics", "update_metrics")
+
+
+def _keeps_default(model, names):
   from ._trainer import Trainer  # pylint: disable=g-import-not-at-top
   cls = type(model)
-  return all(getattr(cls, name) is getattr(Trainer, name) for name in (
-      "train_step", "compute_loss", "compute_metrics", "update_metrics"))
+  return all(getattr(cls, name) is getattr(Trainer, name) for name in names)
+
+
+def _default_steps_in_use(model):
+  """Whether the model trains with the default step pieces, which honour
+  the padding mask of a partial batch."""
+  return _keeps_default(model, ("train_step",) + _MASKED_PIECES)
 
 
 def _test_steps_honour_mask(model):
@@ -135,11 +143,8 @@ def _test_steps_honour_mask(model):
   mask=None)` (it receives the mask as an argument and passes it on). A
   Keras-form `test_step(state, data)` cannot see it."""
   from ._keras_steps import is_keras_form  # pylint: disable=g-import-not-at-top
-  from ._trainer import Trainer  # pylint: disable=g-import-not-at-top
-  cls = type(model)
-  return not is_keras_form(model, "test") and all(
-      getattr(cls, name) is getattr(Trainer, name) for name in (
-          "compute_loss", "compute_metrics", "update_metrics"))
+  return (not is_keras_form(model, "test") and
+          _keeps_default(model, _MASKED_PIECES))
 
 
 class _Epoch:
@@ -193,9 +198,7 @@ class _Epoch:
     start = self.full * self.batch_size
     index = (np.arange(start, start + self.rem) if self.order is None
              else self.order[start:start + self.rem])
-    batch = jax.tree_util.tree_map(
-        lambda a: _data.canonical(np.asarray(a[index])), self.train.host)
-    return _batching.shard_batch(self.strategy, batch)
+    return _batching.host_batch(self.strategy, self.train.host, index)
 
 
 def _fit_epoch_arrays(model, live, train, batch_size, epoch, shuffle,
@@ -418,9 +421,8 @@ def _evaluate_arrays(live, arrays, batch_size, steps=None, cbs=None):
   if exact_last:
     if hooks:
       cbs.on_test_batch_begin(b)
-    rows = np.arange(full * batch_size, n)
-    batch, pad = _batching.shard_batch(strategy, jax.tree_util.tree_map(
-        lambda a: _data.canonical(np.asarray(a[rows])), host))
+    batch, pad = _batching.host_batch(strategy, host,
+                                      np.arange(full * batch_size, n))
     last = live.cache.host_batch_fn("test", pad is not None)
     state, logs = last(state, batch, *([] if pad is None else [pad]))
     if hooks:
