@@ -282,3 +282,31 @@ def test_keras3_format_keeps_assets(tmp_path):
                                         custom_objects={"Vocab": Vocab})
   assert restored.layers[0].vocab == "p q"
   np.testing.assert_allclose(restored(_X), model(_X), rtol=1e-6)
+
+
+@pytest.mark.parametrize("make_ours,make_theirs", [
+    (lambda: hk_keras.layers.Dense(3), lambda: keras.layers.Dense(3)),
+    (lambda: hk_keras.layers.BatchNormalization(),
+     lambda: keras.layers.BatchNormalization()),
+])
+def test_default_store_matches_keras3(make_ours, make_theirs):
+  # The default save_own_variables writes what Keras 3's writes (keys "0",
+  # "1", ... in Keras's weight order), and a Keras store loads into ours.
+  x = np.random.default_rng(0).normal(size=(4, 5)).astype("float32")
+  theirs = make_theirs()
+  theirs(x)  # build
+  for v in theirs.weights:  # non-default values, so the order shows
+    v.assign(np.random.default_rng(len(v.path)).normal(
+        size=v.shape).astype("float32"))
+  k3_store = {}
+  theirs.save_own_variables(k3_store)
+  ours = make_ours()
+  hk_keras.Sequential([hk_keras.Input((5,)), ours])
+  ours.load_own_variables(k3_store)
+  our_store = {}
+  ours.save_own_variables(our_store)
+  assert sorted(our_store) == sorted(k3_store)
+  for key, value in k3_store.items():
+    np.testing.assert_array_equal(our_store[key], np.asarray(value))
+  np.testing.assert_allclose(np.asarray(ours(x)), np.asarray(theirs(x)),
+                             atol=1e-5)
